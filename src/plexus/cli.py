@@ -1,0 +1,204 @@
+"""The `plexus` command line: run, bench, datasets, embed.
+
+User errors (`PlexusError`) are printed as one paragraph on stderr with exit status 2 and
+no traceback; everything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from plexus.errors import PlexusError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a model hub unless asked
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Plexus: machine learning on graphs that carry text.")
+datasets_app = typer.Typer(no_args_is_help=True, help="List, inspect and download datasets.")
+app.add_typer(datasets_app, name="datasets")
+
+
+def user_errors(fn):
+    """Turn PlexusError into a one-paragraph message and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except PlexusError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+@app.command(context_settings={"allow_extra_args": False})
+@user_errors
+def run(
+    method: str = typer.Argument(..., help="Method name, e.g. gae, vgae."),
+    overrides: Optional[List[str]] = typer.Argument(None, help="Config overrides key=value, e.g. seeds=10 lr=0.005."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="A dataset name (see `plexus datasets list`)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="A YAML config (e.g. configs/vgae/cora.yaml)."),
+    nodes: Optional[Path] = typer.Option(None, "--nodes", help="Your node table (.csv/.tsv/.parquet)."),
+    edges: Optional[Path] = typer.Option(None, "--edges", help="Your edge table (.csv/.tsv/.parquet)."),
+    id_col: Optional[str] = typer.Option(None, "--id-col", help="Node id column [id]."),
+    text_col: Optional[str] = typer.Option(None, "--text-col", help="Node text column [text]."),
+    label_col: Optional[str] = typer.Option(None, "--label-col", help="Node label column [label]."),
+    src_col: Optional[str] = typer.Option(None, "--src-col", help="Edge source column [src]."),
+    dst_col: Optional[str] = typer.Option(None, "--dst-col", help="Edge target column [dst]."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Look for datasets here first."),
+    out: Path = typer.Option(Path("runs"), "--out", help="Parent folder of the run directory."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a killed run in this run directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON line at the end."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+):
+    """Run METHOD on a dataset or on your own tables, writing a run directory."""
+    from plexus.runner import build_config, execute
+
+    table_opts = {"tables.nodes": nodes and str(nodes), "tables.edges": edges and str(edges),
+                  "tables.id_col": id_col, "tables.text_col": text_col, "tables.label_col": label_col,
+                  "tables.src_col": src_col, "tables.dst_col": dst_col,
+                  "data_dir": data_dir and str(data_dir)}
+    if resume:
+        cfg = build_config(method, config_file=resume / "config.yaml", overrides=overrides)
+    else:
+        if nodes or edges:
+            dataset = dataset or Path(str(nodes or edges)).stem
+        cfg = build_config(method, dataset=dataset, config_file=config, overrides=overrides, **table_opts)
+    if not quiet:
+        typer.echo(f"plexus run {method} on {cfg.dataset}", err=True)
+    t0 = time.perf_counter()
+    result = execute(method, cfg, out=out, resume=resume, quiet=quiet)
+    if not quiet:
+        _print_metrics(result, time.perf_counter() - t0)
+    if as_json:
+        sys.stdout.write(result.dumps() + "\n")
+
+
+def _print_metrics(result, wall: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{result.method} on {result.dataset}", caption=result.protocol, caption_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in result.metrics.items():
+        if isinstance(v, dict):
+            table.add_row(k, f"{v['mean']:.4f} ± {v['std']:.4f}  (se {v['se']:.4f}, n={v['n']})")
+        else:
+            table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+    console = Console(stderr=True)
+    console.print(table)
+    console.print(f"run directory: {result.run_dir}  ({wall:.1f} s)")
+
+
+@app.command()
+@user_errors
+def bench(
+    method: str = typer.Argument(..., help="Method whose reproduction suite to run."),
+    quick: bool = typer.Option(False, "--quick", help="Fewer seeds: a smoke run of the whole table."),
+    out: Path = typer.Option(Path("runs/bench"), "--out", help="Where the suite's run directories go."),
+):
+    """Run METHOD's reproduction suite and print a markdown table beside the paper's."""
+    from plexus.registry import get_method
+
+    spec = get_method(method)
+    if spec.bench is None:
+        raise PlexusError(f"{method} has no reproduction suite yet.")
+    t0 = time.perf_counter()
+    table = spec.bench(quick=quick, quiet=True, out=str(out))
+    typer.echo(table)
+    typer.echo(f"\nTotal wall time: {time.perf_counter() - t0:.0f} s")
+
+
+@datasets_app.command("list")
+@user_errors
+def datasets_list(data_dir: Optional[Path] = typer.Option(None, "--data-dir")):
+    """Every registered dataset: task, size, source, licence, and where it was found."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from plexus.datasets import dataset_names, get_info, locate
+
+    table = Table()
+    for col in ("name", "task", "size", "source", "licence", "found"):
+        table.add_column(col)
+    for name in dataset_names():
+        info = get_info(name)
+        found = locate(info, data_dir)
+        table.add_row(name, info.task, info.size, info.source, info.licence,
+                      f"yes ({found[0]})" if found else "no")
+    Console(width=200).print(table)
+
+
+@datasets_app.command("info")
+@user_errors
+def datasets_info(name: str, data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
+                  load: bool = typer.Option(True, "--load/--no-load", help="Load it and print its structure.")):
+    """What a dataset is, where it was found, and (loaded) its structure."""
+    from plexus.datasets import get_info, load_dataset, locate
+
+    info = get_info(name)
+    found = locate(info, data_dir)
+    typer.echo(f"{info.name}: {info.description or info.task}")
+    typer.echo(f"  task:    {info.task}\n  size:    {info.size}\n  source:  {info.source}\n  licence: {info.licence}")
+    typer.echo(f"  bundled: {'yes' if info.bundled else 'no'}")
+    typer.echo(f"  found:   {f'{found[1]} ({found[0]})' if found else 'no'}")
+    if found and load:
+        typer.echo(f"  loaded:  {load_dataset(name, data_dir)}")
+
+
+@datasets_app.command("fetch")
+@user_errors
+def datasets_fetch(name: str, dest: Optional[Path] = typer.Option(None, "--dest", help="Data root to write into [~/.cache/plexus]."),
+                   base_url: Optional[str] = typer.Option(None, "--base-url", help="A mirror serving the same files.")):
+    """Download a dataset from its canonical source into the cache (needs internet)."""
+    from plexus.datasets.fetch import fetch_dataset
+    from plexus.datasets.registry import CACHE_DIR
+
+    path = fetch_dataset(name, dest_root=dest or CACHE_DIR, base_url_override=base_url)
+    typer.echo(f"{name}: {path}")
+
+
+@app.command()
+@user_errors
+def embed(
+    dataset: str = typer.Option(..., "--dataset", "-d", help="A dataset with node text."),
+    model: str = typer.Option("default", "--model", help="Hugging Face model id or local path [all-MiniLM-L6-v2]."),
+    pooling: str = typer.Option("mean", "--pooling", help="mean or cls."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output .npy [runs/embed-<dataset>/embeddings.npy]."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+):
+    """Encode a dataset's node text with an LM and write the embeddings (cached on disk)."""
+    import numpy as np
+
+    from plexus.datasets import load_dataset
+    from plexus.text import encode_texts
+    from plexus.train.checkpoint import atomic_write_bytes
+
+    data = load_dataset(dataset, data_dir)
+    texts = getattr(data, "text", None)
+    if texts is None:
+        raise PlexusError(f"Dataset {dataset!r} has no node text to embed.")
+    emb = encode_texts(list(texts), model=model, pooling=pooling, progress=not quiet)
+    out = out or Path("runs") / f"embed-{dataset}" / "embeddings.npy"
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, emb.numpy())
+    atomic_write_bytes(out, buf.getvalue())
+    typer.echo(json.dumps({"dataset": dataset, "model": model, "pooling": pooling,
+                           "shape": list(emb.shape), "path": str(out)}))
+
+
+if __name__ == "__main__":
+    app()

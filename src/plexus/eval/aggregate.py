@@ -1,0 +1,29 @@
+"""Summaries over seeds: mean, std (sample, ddof=1) and standard error."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+
+def summarize(values: Iterable[float]) -> dict[str, float]:
+    vals = [float(v) for v in values]
+    n = len(vals)
+    if n == 0:
+        raise ValueError("summarize() needs at least one value")
+    mean = sum(vals) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1)) if n > 1 else 0.0
+    return {"mean": mean, "std": std, "se": std / math.sqrt(n), "n": n}
+
+
+def summarize_runs(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Per-metric summary over a list of per-seed metric dicts (same keys in each)."""
+    keys = list(runs[0])
+    return {k: summarize(r[k] for r in runs) for k in keys}
+
+
+def fmt(metric: float | dict[str, float], scale: float = 100.0, spread: str = "std") -> str:
+    """`91.4 ± 0.3` (scaled to percent by default)."""
+    if isinstance(metric, dict):
+        return f"{metric['mean'] * scale:.1f} ± {metric[spread] * scale:.1f}"
+    return f"{metric * scale:.1f}"

@@ -1,0 +1,43 @@
+"""Method name -> (config factory, run function, reproduction suite)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from plexus.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    make_config: Callable[[], Any]  # a Config with the paper's defaults
+    run: Callable[..., Any]  # run(cfg, run_dir, quiet=False) -> Result
+    paper: str
+    task: str
+    bench: Callable[..., Any] | None = None  # bench(quick: bool, quiet: bool) -> markdown table
+
+
+def _methods() -> dict[str, MethodSpec]:
+    from plexus.methods import gae
+
+    return {
+        "gae": MethodSpec("gae", lambda: gae.Config(variational=False), gae.run,
+                          "Kipf & Welling 2016", "link prediction", gae.bench),
+        "vgae": MethodSpec("vgae", lambda: gae.Config(variational=True), gae.run,
+                           "Kipf & Welling 2016", "link prediction", gae.bench),
+    }
+
+
+def method_names() -> list[str]:
+    return sorted(_methods())
+
+
+def get_method(name: str) -> MethodSpec:
+    methods = _methods()
+    if name not in methods:
+        close = difflib.get_close_matches(name, methods, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"Unknown method {name!r}.{hint} Available: {', '.join(sorted(methods))}.")
+    return methods[name]

@@ -1,0 +1,1 @@
+"""Training plumbing shared by methods: seeds, run directories, atomic checkpoints, reports."""
