@@ -70,8 +70,6 @@ def run(
     if resume:
         cfg = build_config(method, config_file=resume / "config.yaml", overrides=overrides)
     else:
-        if nodes or edges:
-            dataset = dataset or Path(str(nodes or edges)).stem
         cfg = build_config(method, dataset=dataset, config_file=config, overrides=overrides, **table_opts)
     if not quiet:
         typer.echo(f"plexus run {method} on {cfg.dataset}", err=True)
@@ -179,6 +177,8 @@ def embed(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
     """Encode a dataset's node text with an LM and write the embeddings (cached on disk)."""
+    import io
+
     import numpy as np
 
     from plexus.datasets import load_dataset
@@ -186,18 +186,21 @@ def embed(
     from plexus.train.checkpoint import atomic_write_bytes
 
     data = load_dataset(dataset, data_dir)
-    texts = getattr(data, "text", None)
-    if texts is None:
+    # Node text lives on the node store: data.text, or data[node_type].text for HeteroData.
+    stores = {"": data} if not hasattr(data, "node_types") else {t: data[t] for t in data.node_types}
+    texts = {t: list(st.text) for t, st in stores.items() if getattr(st, "text", None) is not None}
+    if not texts:
         raise PlexusError(f"Dataset {dataset!r} has no node text to embed.")
-    emb = encode_texts(list(texts), model=model, pooling=pooling, progress=not quiet)
     out = out or Path("runs") / f"embed-{dataset}" / "embeddings.npy"
-    import io
-
-    buf = io.BytesIO()
-    np.save(buf, emb.numpy())
-    atomic_write_bytes(out, buf.getvalue())
-    typer.echo(json.dumps({"dataset": dataset, "model": model, "pooling": pooling,
-                           "shape": list(emb.shape), "path": str(out)}))
+    written = {}
+    for node_type, node_texts in texts.items():
+        emb = encode_texts(node_texts, model=model, pooling=pooling, progress=not quiet)
+        path = out if not node_type else out.with_name(f"{out.stem}_{node_type}{out.suffix}")
+        buf = io.BytesIO()
+        np.save(buf, emb.numpy())
+        atomic_write_bytes(path, buf.getvalue())
+        written[node_type or "node"] = {"shape": list(emb.shape), "path": str(path)}
+    typer.echo(json.dumps({"dataset": dataset, "model": model, "pooling": pooling, "embeddings": written}))
 
 
 if __name__ == "__main__":

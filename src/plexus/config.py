@@ -152,6 +152,8 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
     if hint is bool:
         if isinstance(value, bool):
             return value
+        if value in (0, 1):
+            return bool(value)
         if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
             return value.lower() in ("true", "yes", "1")
         raise ConfigError(f"{source}: {key} must be true or false, got {value!r}.")
@@ -160,6 +162,11 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
             raise ConfigError(f"{source}: {key} must be an integer, got {value!r}.")
         return int(value)
     if hint is float:
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{source}: {key} must be a number, got {value!r}.")
         return float(value)

@@ -44,6 +44,8 @@ def build_config(
     for text in overrides or []:
         key, value = parse_override(text)
         set_key(cfg, key, value, source=f"override {text!r}")
+    if cfg.tables.nodes and not dataset and cfg.dataset == spec.make_config().dataset:
+        cfg.dataset = Path(cfg.tables.nodes).stem  # the user's graph is named after its file
     return cfg
 
 
@@ -55,8 +57,10 @@ def execute(method: str, cfg: Any, out: str | Path = "runs", resume: str | Path 
         run_dir = RunDir(Path(resume))
         if not (run_dir.path / "config.yaml").is_file():
             raise ConfigError(f"--resume {resume}: not a run directory (no config.yaml).")
+        for stale in run_dir.checkpoints.glob(".*.tmp"):  # a write the kill interrupted
+            stale.unlink()
     else:
-        run_dir = RunDir.create(out, method, cfg.dataset if not cfg.tables.nodes else Path(cfg.tables.nodes).stem)
+        run_dir = RunDir.create(out, method, cfg.dataset)
     run_dir.write_config(cfg)
     try:
         return spec.run(cfg, run_dir, quiet=quiet)

@@ -131,7 +131,9 @@ class _SoftplusGramSum(torch.autograd.Function):
 
     The Gram matrix is symmetric, so only blocks on and above the diagonal are computed
     (half the work), and the gradient 2 sigmoid(Z Z^T) Z is accumulated in the forward pass
-    while each block of logits is in cache.
+    while each block of logits is in cache. The value needs no separate softplus pass:
+    softplus(l) = l - log sigmoid(l), and the sum of l over a block is (sum z_i).(sum z_j).
+    A block whose sigmoid underflows to 0 (l < -87) falls back to the exact softplus.
     """
 
     @staticmethod
@@ -141,14 +143,20 @@ class _SoftplusGramSum(torch.autograd.Function):
         n = z.size(0)
         for i0 in range(0, n, block):
             zi = z[i0 : i0 + block]
+            zi_t = zi.t().contiguous()  # (zi^T s)^T is ~2x faster than s^T zi
             for j0 in range(i0, n, block):
                 zj = z[j0 : j0 + block]
                 logits = zi @ zj.t()
-                total += (1.0 if i0 == j0 else 2.0) * F.softplus(logits).sum()
-                sig = torch.sigmoid_(logits)
+                sig = torch.sigmoid(logits)
+                log_sig = torch.log(sig).sum()
+                if torch.isfinite(log_sig):
+                    value = zi.sum(0) @ zj.sum(0) - log_sig
+                else:
+                    value = F.softplus(logits).sum()
+                total += value if i0 == j0 else 2.0 * value
                 grad[i0 : i0 + block] += sig @ zj
                 if i0 != j0:
-                    grad[j0 : j0 + block] += sig.t() @ zi
+                    grad[j0 : j0 + block] += (zi_t @ sig).t()
         ctx.save_for_backward(grad)
         return total
 
