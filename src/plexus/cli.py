@@ -104,6 +104,7 @@ def bench(
     method: str = typer.Argument(..., help="Method whose reproduction suite to run."),
     quick: bool = typer.Option(False, "--quick", help="Fewer seeds: a smoke run of the whole table."),
     out: Path = typer.Option(Path("runs/bench"), "--out", help="Where the suite's run directories go."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes [one per core]."),
 ):
     """Run METHOD's reproduction suite and print a markdown table beside the paper's."""
     from plexus.registry import get_method
@@ -112,7 +113,7 @@ def bench(
     if spec.bench is None:
         raise PlexusError(f"{method} has no reproduction suite yet.")
     t0 = time.perf_counter()
-    table = spec.bench(quick=quick, quiet=True, out=str(out))
+    table = spec.bench(quick=quick, quiet=True, out=str(out), jobs=jobs)
     typer.echo(table)
     typer.echo(f"\nTotal wall time: {time.perf_counter() - t0:.0f} s")
 

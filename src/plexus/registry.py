@@ -16,7 +16,7 @@ class MethodSpec:
     run: Callable[..., Any]  # run(cfg, run_dir, quiet=False) -> Result
     paper: str
     task: str
-    bench: Callable[..., Any] | None = None  # bench(quick: bool, quiet: bool) -> markdown table
+    bench: Callable[..., Any] | None = None  # bench(quick, quiet, out, jobs) -> markdown table
 
 
 def _methods() -> dict[str, MethodSpec]:

@@ -118,3 +118,19 @@ def test_summarize_runs_and_fmt():
     assert out["auc"]["mean"] == pytest.approx(0.8) and out["ap"]["std"] == 0.0
     assert fmt(out["auc"]) == f"80.0 ± {100 * math.sqrt(0.02):.1f}"
     assert fmt(0.9134) == "91.3"
+
+
+@pytest.mark.parametrize("trial", range(25))
+def test_auc_and_ap_match_scikit_learn_with_ties(trial):
+    """Our torch AUC/AP equal scikit-learn's on random scores with many ties."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from plexus.eval.link_prediction import average_precision, roc_auc
+
+    g = torch.Generator().manual_seed(trial)
+    pos = torch.randint(0, 10, (int(torch.randint(1, 60, (1,), generator=g)),), generator=g).float() / 10
+    neg = torch.randint(0, 10, (int(torch.randint(1, 60, (1,), generator=g)),), generator=g).float() / 10
+    labels = [1] * pos.numel() + [0] * neg.numel()
+    scores = torch.cat([pos, neg]).numpy()
+    assert roc_auc(pos, neg) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert average_precision(pos, neg) == pytest.approx(average_precision_score(labels, scores), abs=1e-12)

@@ -1,0 +1,1 @@
+"""Layers and operators PyG does not have."""
