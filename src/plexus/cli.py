@@ -184,7 +184,7 @@ def embed(
 
     from plexus.datasets import load_dataset
     from plexus.text import encode_texts
-    from plexus.train.checkpoint import atomic_write_bytes
+    from plexus.atomic import atomic_write_bytes
 
     data = load_dataset(dataset, data_dir)
     # Node text lives on the node store: data.text, or data[node_type].text for HeteroData.

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from plexus.atomic import TEMP_PREFIX
 from plexus.config import apply_dict, load_yaml, parse_override, set_key
 from plexus.errors import ConfigError, PlexusError
 from plexus.registry import get_method
@@ -57,7 +58,7 @@ def execute(method: str, cfg: Any, out: str | Path = "runs", resume: str | Path 
         run_dir = RunDir(Path(resume))
         if not (run_dir.path / "config.yaml").is_file():
             raise ConfigError(f"--resume {resume}: not a run directory (no config.yaml).")
-        for stale in run_dir.checkpoints.glob(".*.tmp"):  # a write the kill interrupted
+        for stale in run_dir.checkpoints.glob(f"{TEMP_PREFIX}*"):  # a write the kill interrupted
             stale.unlink()
     else:
         run_dir = RunDir.create(out, method, cfg.dataset)

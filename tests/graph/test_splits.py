@@ -103,7 +103,7 @@ def test_negatives_no_self_loops_no_duplicates_disjoint(split):
 def test_gae_encoder_adjacency_holds_only_training_edges(cora, split):
     # Built exactly as gae._train_seed does.
     n = cora.num_nodes
-    adj = normalized_adjacency(split.train_edge_index(), n).to_dense()
+    adj = normalized_adjacency(split.train_edge_index(), n).dense()
     nz = adj.nonzero()
     off = nz[nz[:, 0] != nz[:, 1]]
     seen = set(map(tuple, off.tolist()))

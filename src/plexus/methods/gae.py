@@ -98,7 +98,8 @@ class GCNEncoder(nn.Module):
 def normalized_adjacency(edge_index: torch.Tensor, num_nodes: int) -> SparseOperator:
     """D^-1/2 (A + I) D^-1/2 (PyG's gcn_norm) as a fixed sparse operator."""
     ei, w = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
-    return SparseOperator(torch.sparse_coo_tensor(ei, w, (num_nodes, num_nodes)), symmetric=True)
+    adj = torch.sparse_coo_tensor(ei, w, (num_nodes, num_nodes), check_invariants=False)
+    return SparseOperator(adj, symmetric=True)
 
 
 def as_sparse_if_sparse(x: torch.Tensor, max_density: float = 0.1) -> torch.Tensor | SparseOperator:

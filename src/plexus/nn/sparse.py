@@ -8,6 +8,8 @@ runs both passes as plain CSR products.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 
@@ -26,10 +28,12 @@ class SparseOperator:
     """`op @ h` computes A h; gradients flow to h only (A is data, not a parameter)."""
 
     def __init__(self, a: torch.Tensor, symmetric: bool = False):
-        a = a.to_sparse_coo().coalesce() if a.layout != torch.sparse_coo else a.coalesce()
-        self.shape = tuple(a.shape)
-        self.a = a.to_sparse_csr()
-        self.a_t = self.a if symmetric else a.t().coalesce().to_sparse_csr()
+        with warnings.catch_warnings():  # torch warns that sparse CSR is "beta" on each build
+            warnings.simplefilter("ignore", UserWarning)
+            a = a.to_sparse_coo().coalesce() if a.layout != torch.sparse_coo else a.coalesce()
+            self.shape = tuple(a.shape)
+            self.a = a.to_sparse_csr()
+            self.a_t = self.a if symmetric else a.t().coalesce().to_sparse_csr()
 
     def __matmul__(self, h: torch.Tensor) -> torch.Tensor:
         return _FixedSparseMatmul.apply(self.a, self.a_t, h)

@@ -31,12 +31,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from plexus.atomic import TEMP_PREFIX, atomic_write
 from plexus.errors import PlexusError
 
 CACHE_FORMAT = 1
 KEY_BYTES = 32
 SHARD_GLOB = "shard-*.npz"
-TEMP_PREFIX = ".tmp-"
 STALE_TEMP_S = 3600.0  # temp files older than this are leftovers of killed writers
 
 
@@ -49,23 +49,6 @@ def default_cache_root() -> Path:
 def canonical_json(spec: Mapping[str, Any]) -> str:
     """A stable serialisation of an encoder configuration (sorted keys, no whitespace)."""
     return json.dumps(dict(spec), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-def _atomic_write_bytes(path: Path, write) -> None:
-    """Write via `write(fileobj)` to a temp file beside `path`, fsync, then rename into place."""
-    tmp = path.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}.part"
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
-        raise
 
 
 class CacheNamespace:
@@ -118,7 +101,7 @@ class CacheNamespace:
     def _write_meta(self) -> None:
         meta = {"format": CACHE_FORMAT, "spec": self.spec, "dim": self.dim}
         data = (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode()
-        _atomic_write_bytes(self._meta_path(), lambda f: f.write(data))
+        atomic_write(self._meta_path(), lambda f: f.write(data))
 
     def _remove_stale_temps(self) -> None:
         now = time.time()
@@ -271,7 +254,7 @@ class CacheNamespace:
 
     def _write_shard(self, key_arr: np.ndarray, vecs: np.ndarray) -> None:
         name = f"shard-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.npz"
-        _atomic_write_bytes(self.path / name, lambda f: np.savez(f, keys=key_arr, vecs=vecs))
+        atomic_write(self.path / name, lambda f: np.savez(f, keys=key_arr, vecs=vecs))
         self._seen.add(name)
         flat = key_arr.tobytes()
         for row in range(key_arr.shape[0]):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from plexus.config import save_yaml
-from plexus.train.checkpoint import atomic_write_text
+from plexus.atomic import atomic_write_text
 
 
 @dataclass
