@@ -211,8 +211,9 @@ def test_kill_mid_seed_then_resume_matches_an_uninterrupted_run(tmp_path):
     assert leftovers <= stale, leftovers - stale  # the resumed run's own writes left no temp files
 
     # The same config, uninterrupted, in this process. Training is deterministic (same
-    # split, init, Adam state and VGAE noise); only the logged float32 loss scalar wobbles
-    # by an ulp from run to run (also between two uninterrupted runs), hence the rel=1e-6.
+    # split, init, Adam state and VGAE noise) up to float32 summation order in multithreaded
+    # kernels (seen: AP differing by 1.3e-6 on a loaded machine), hence 1e-4 tolerances; a
+    # broken RNG restore moves the losses by 0.1-1.6% and test AUC by ~2e-3, far outside.
     ref = execute("vgae", build_config("vgae", dataset="cora", overrides=overrides),
                   out=tmp_path / "ref", quiet=True)
     for seed in (0, 1):
@@ -220,15 +221,15 @@ def test_kill_mid_seed_then_resume_matches_an_uninterrupted_run(tmp_path):
         theirs = load_checkpoint(ref.run_dir / "checkpoints" / f"seed{seed}.pt")["metrics"]
         assert ours.keys() == theirs.keys()
         for key in ours:
-            assert ours[key] == pytest.approx(theirs[key], abs=1e-6), (seed, key, ours[key], theirs[key])
+            assert ours[key] == pytest.approx(theirs[key], abs=1e-4), (seed, key, ours[key], theirs[key])
     ref_history = (ref.run_dir / "history.jsonl").read_text().splitlines()
     ref_loss = {(r["seed"], r["epoch"]): r["loss"] for r in map(json.loads, ref_history)}
     our_loss = {(r["seed"], r["epoch"]): r["loss"] for r in map(json.loads, lines)}
     assert our_loss.keys() == ref_loss.keys()
     for key in ref_loss:  # every epoch after the resume point trained as if never killed
-        assert our_loss[key] == pytest.approx(ref_loss[key], rel=1e-6), key
+        assert our_loss[key] == pytest.approx(ref_loss[key], rel=1e-4), key
     assert np.allclose(np.load(run / "artifacts" / "embeddings.npy"),
-                       np.load(ref.run_dir / "artifacts" / "embeddings.npy"), atol=1e-5)
+                       np.load(ref.run_dir / "artifacts" / "embeddings.npy"), atol=1e-3)
 
 
 # ------------------------------------------------------------------------- features

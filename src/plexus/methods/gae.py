@@ -184,7 +184,7 @@ def sampled_recon_loss(model: GAE, z: torch.Tensor, split: LinkSplit) -> torch.T
     return model.recon_loss(z, split.train_edge_index())
 
 
-def _features(cfg: Config, data) -> tuple[torch.Tensor | None, str]:
+def _features(cfg: Config, data, quiet: bool = False) -> tuple[torch.Tensor | SparseOperator | None, str]:
     has_x = getattr(data, "x", None) is not None
     has_text = getattr(data, "text", None) is not None
     mode = cfg.features
@@ -199,7 +199,7 @@ def _features(cfg: Config, data) -> tuple[torch.Tensor | None, str]:
             raise ConfigError(f"features=text: dataset {cfg.dataset!r} has no node text.")
         from plexus.text import encode_texts
 
-        return encode_texts(list(data.text), model=cfg.text_model), f"LM text embeddings ({cfg.text_model})"
+        return encode_texts(list(data.text), model=cfg.text_model, progress=not quiet), f"LM text embeddings ({cfg.text_model})"
     return None, "no features (identity)"
 
 
@@ -288,7 +288,7 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
     if cfg.seeds < 1:
         raise ConfigError("seeds must be at least 1.")
     data = load_graph(cfg.dataset, cfg.data_dir, cfg.tables)
-    x, feature_desc = _features(cfg, data)
+    x, feature_desc = _features(cfg, data, quiet)
     t0 = time.perf_counter()
     records = [_train_seed(cfg, data, x, i, run_dir, quiet) for i in range(cfg.seeds)]
     wall = time.perf_counter() - t0
