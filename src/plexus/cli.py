@@ -204,5 +204,44 @@ def embed(
     typer.echo(json.dumps({"dataset": dataset, "model": model, "pooling": pooling, "embeddings": written}))
 
 
+@app.command()
+@user_errors
+def recommend(
+    run_dir: Path = typer.Argument(..., help="A recommender's run directory."),
+    user: str = typer.Option(..., "--user", "-u", help="External user id."),
+    k: int = typer.Option(10, "-k", min=1, max=1000, help="How many items."),
+):
+    """Top-k items for a user, excluding what the user has already seen."""
+    from plexus.retrieval.artifacts import recommend_cli
+
+    typer.echo(recommend_cli(run_dir, user, k))
+
+
+@app.command()
+@user_errors
+def similar(
+    run_dir: Path = typer.Argument(..., help="A recommender's run directory."),
+    item: str = typer.Option(..., "--item", "-i", help="External item id."),
+    k: int = typer.Option(10, "-k", min=1, max=1000, help="How many items."),
+):
+    """The k items nearest to an item in the run's embedding space (FAISS)."""
+    from plexus.retrieval.artifacts import similar_cli
+
+    typer.echo(similar_cli(run_dir, item, k))
+
+
+@app.command()
+@user_errors
+def serve(
+    run_dir: Path = typer.Argument(..., help="A recommender's run directory."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+):
+    """HTTP API over a run directory: /recommend, /similar, /health, docs at /docs."""
+    from plexus.serve.app import serve as run_server
+
+    run_server(run_dir, host=host, port=port)
+
+
 if __name__ == "__main__":
     app()

@@ -118,6 +118,8 @@ def test_clear_errors(data):
         ItemIndex.build(items, "IVF1024,Flat")
     with pytest.raises(ConfigError, match="could not parse"):
         ItemIndex.build(items, "NotAnIndex")
+    with pytest.raises(ConfigError, match="cannot add the items"):
+        ItemIndex.build(items, "IDMap,Flat")
     with pytest.raises(ConfigError, match="metric"):
         ItemIndex.build(items, "Flat", metric="cosine")
     bad = items.copy()

@@ -41,7 +41,7 @@ def test_health_and_docs(client, run_dir):
     r = client.get("/health")
     assert r.status_code == 200
     body = r.json()
-    assert body["status"] == "ok" and body["run_dir"] == str(run_dir)
+    assert body["status"] == "ok" and body["run_dir"] == str(run_dir.resolve())
     assert (body["method"], body["dataset"]) == ("mf", "synthetic")  # from the run folder name
     assert (body["num_users"], body["num_items"], body["dim"], body["index"]) == (NU, NI, D, "Flat")
     assert body["num_seen"] == NU * 8
@@ -131,3 +131,16 @@ def test_concurrent_requests(client):
 def test_bad_run_dir_fails_before_serving(tmp_path):
     with pytest.raises(InputError, match="holds no recommender"):
         create_app(tmp_path)
+
+
+def test_serve_reports_a_taken_port(run_dir):
+    import socket
+
+    from plexus.serve import serve
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(InputError, match=f"cannot listen on 127.0.0.1:{port}"):
+            serve(run_dir, host="127.0.0.1", port=port)

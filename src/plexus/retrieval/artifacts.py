@@ -19,7 +19,6 @@ the old files. `load_recommender(run_dir)` returns a `Recommender` whose `recomm
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from dataclasses import dataclass

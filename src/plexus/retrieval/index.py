@@ -106,7 +106,10 @@ class ItemIndex:
                 raise InputError(
                     f"training FAISS index {factory!r} on {n} items failed: {_faiss_message(e)}"
                 ) from None
-        index.add(items)
+        try:
+            index.add(items)
+        except RuntimeError as e:  # e.g. 'IDMap,...': ids here are row positions, not given ids
+            raise ConfigError(f"FAISS index {factory!r} cannot add the items: {_faiss_message(e)}") from None
         out = cls(index=index, factory=factory, metric=metric)
         out.set_search_params(ef_search=ef_search, nprobe=nprobe)
         return out

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Iterator
 from fastapi import FastAPI, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from plexus.errors import PlexusError
+from plexus.errors import InputError, PlexusError
 from plexus.retrieval.artifacts import Recommender, UnknownId, load_recommender
 
 MAX_K = 1000
@@ -98,7 +98,7 @@ def create_app(run_dir: str | Path, recommender: Recommender | None = None) -> F
     def health() -> Health:
         """Liveness, and what is being served."""
         return Health(
-            status="ok", run_dir=str(run_dir), method=rec.method, dataset=rec.dataset,
+            status="ok", run_dir=str(Path(run_dir).resolve()), method=rec.method, dataset=rec.dataset,
             num_users=rec.num_users, num_items=rec.num_items, num_seen=int(rec.seen.nnz),
             dim=rec.index.dim, index=rec.index.factory, metric=rec.index.metric,
         )
@@ -129,7 +129,23 @@ def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, log_le
     import uvicorn
 
     app = create_app(run_dir)  # raises PlexusError for a bad run directory, before binding
+    _check_can_listen(host, port)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """A clear PlexusError instead of uvicorn's exit when the address is taken or invalid."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, _, _, _, addr = infos[0]
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            sock.bind(addr)
+    except (OSError, OverflowError) as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        raise InputError(f"cannot listen on {host}:{port} ({reason}); choose another --host/--port.") from None
 
 
 @contextlib.contextmanager
