@@ -73,7 +73,8 @@ def _read_papers(path: Path) -> tuple[list[str], list[str], np.ndarray]:
         raise InputError(f"{path}: expected 3 lines per paper, found {len(lines):,} lines.")
     node_id, text, label = lines[0::3], lines[1::3], lines[2::3]
     expect_count(path, "papers", PAPERS, len(node_id))
-    codes = pd.Categorical([s.strip() for s in label], categories=LABEL_NAMES).codes
+    index = {name: i for i, name in enumerate(LABEL_NAMES)}
+    codes = np.array([index.get(s.strip(), -1) for s in label], dtype=np.int64)
     if (codes < 0).any():
         row = int(np.flatnonzero(codes < 0)[0])
         raise InputError(
