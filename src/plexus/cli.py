@@ -54,18 +54,29 @@ def run(
     label_col: Optional[str] = typer.Option(None, "--label-col", help="Node label column [label]."),
     src_col: Optional[str] = typer.Option(None, "--src-col", help="Edge source column [src]."),
     dst_col: Optional[str] = typer.Option(None, "--dst-col", help="Edge target column [dst]."),
+    interactions: Optional[Path] = typer.Option(None, "--interactions", help="Your user-item interaction table (recommenders)."),
+    user_col: Optional[str] = typer.Option(None, "--user-col", help="Interaction user column [user]."),
+    item_col: Optional[str] = typer.Option(None, "--item-col", help="Interaction item column [item]."),
+    rating_col: Optional[str] = typer.Option(None, "--rating-col", help="Interaction rating column (optional)."),
+    time_col: Optional[str] = typer.Option(None, "--time-col", help="Interaction time column (optional)."),
+    min_rating: Optional[float] = typer.Option(None, "--min-rating", help="Drop interactions rated below this."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Look for datasets here first."),
     out: Path = typer.Option(Path("runs"), "--out", help="Parent folder of the run directory."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a killed run in this run directory."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON line at the end."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ):
-    """Run METHOD on a dataset or on your own tables, writing a run directory."""
+    """Run METHOD on a dataset or on your own tables, writing a run directory.
+
+    Graph methods read --nodes/--edges; recommenders read --interactions."""
     from plexus.runner import build_config, execute
 
     table_opts = {"tables.nodes": nodes and str(nodes), "tables.edges": edges and str(edges),
                   "tables.id_col": id_col, "tables.text_col": text_col, "tables.label_col": label_col,
                   "tables.src_col": src_col, "tables.dst_col": dst_col,
+                  "interactions.path": interactions and str(interactions), "interactions.user_col": user_col,
+                  "interactions.item_col": item_col, "interactions.rating_col": rating_col,
+                  "interactions.time_col": time_col, "interactions.min_rating": min_rating,
                   "data_dir": data_dir and str(data_dir)}
     if resume:
         cfg = build_config(method, config_file=resume / "config.yaml", overrides=overrides)

@@ -20,13 +20,19 @@ class MethodSpec:
 
 
 def _methods() -> dict[str, MethodSpec]:
-    from plexus.methods import gae
+    from plexus.methods import gae, lightgcn, mf, popularity
 
     return {
         "gae": MethodSpec("gae", lambda: gae.Config(variational=False), gae.run,
                           "Kipf & Welling 2016", "link prediction", gae.bench),
         "vgae": MethodSpec("vgae", lambda: gae.Config(variational=True), gae.run,
                            "Kipf & Welling 2016", "link prediction", gae.bench),
+        "lightgcn": MethodSpec("lightgcn", lightgcn.Config, lightgcn.run, "He et al., SIGIR 2020",
+                               "recommendation (collaborative filtering)", lightgcn.bench),
+        "mf": MethodSpec("mf", mf.Config, mf.run, "Rendle et al., UAI 2009 (BPR)",
+                         "recommendation (collaborative filtering)", lightgcn.bench),
+        "pop": MethodSpec("pop", popularity.Config, popularity.run, "most-popular baseline",
+                          "recommendation (collaborative filtering)", lightgcn.bench),
     }
 
 

@@ -45,8 +45,9 @@ def build_config(
     for text in overrides or []:
         key, value = parse_override(text)
         set_key(cfg, key, value, source=f"override {text!r}")
-    if cfg.tables.nodes and not dataset and cfg.dataset == spec.make_config().dataset:
-        cfg.dataset = Path(cfg.tables.nodes).stem  # the user's graph is named after its file
+    user_file = getattr(cfg.tables, "nodes", None) or getattr(getattr(cfg, "interactions", None), "path", None)
+    if user_file and not dataset and cfg.dataset == spec.make_config().dataset:
+        cfg.dataset = Path(user_file).stem  # the user's own data is named after its file
     return cfg
 
 

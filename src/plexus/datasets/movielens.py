@@ -48,6 +48,9 @@ def load_movielens_100k(folder: Path, split: str = "ua") -> HeteroData:
         store[f"{prefix}edge_time"] = torch.from_numpy(ratings[part][:, 3].copy())
 
     data["item"].text = _item_text(folder)
+    # MovieLens ids are 1-based in every file; keep them as the external ids users see.
+    data["user"].node_id = [str(i + 1) for i in range(USERS)]
+    data["item"].node_id = [str(i + 1) for i in range(ITEMS)]
     users = read_table(folder / "u.user.gz", "|", 5)
     expect_count(folder / "u.user.gz", "users", USERS, len(users))
     data["user"].age = torch.from_numpy(int_column(users[1], folder / "u.user.gz", "age"))
