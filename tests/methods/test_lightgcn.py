@@ -30,20 +30,14 @@ from plexus.nn.sparse import SparseOperator
 from plexus.train.checkpoint import load_checkpoint
 from plexus.train.rundir import RunDir
 
-# The real CLI (`plexus run ...`); registers lightgcn first if the registry does not list it yet.
-CLI = """
-import sys
-from plexus import registry
-if "lightgcn" not in registry.method_names():
-    from plexus.methods import lightgcn
-    _methods = registry._methods
-    registry._methods = lambda: {**_methods(), "lightgcn": registry.MethodSpec(
-        "lightgcn", lightgcn.Config, lightgcn.run, "He et al. 2020", "recommendation")}
-from plexus.cli import app
-sys.argv[0] = "plexus"
-app()
-"""
-RUN = [sys.executable, "-c", CLI]
+
+def plexus_cmd() -> list[str]:
+    """The installed console script (falls back to the module)."""
+    script = Path(sys.executable).with_name("plexus")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "plexus.cli"]
+
+
+RUN = plexus_cmd()
 
 
 def tiny_interactions(num_users=7, num_items=9, n=30, seed=0) -> torch.Tensor:
@@ -123,7 +117,7 @@ def ml100k_run(tmp_path_factory, shared_datasets):
     from plexus.methods import lightgcn
 
     out = tmp_path_factory.mktemp("lightgcn")
-    cfg = Config(dataset="movielens-100k", epochs=6, eval_every=2, dim=32, lr=0.005)
+    cfg = Config(dataset="movielens-100k", epochs=6, eval_every=2, dim=32, lr=0.005, threads=1)
     run = RunDir.create(out, "lightgcn", cfg.dataset)
     run.write_config(cfg)
     return cfg, lightgcn.run(cfg, run, quiet=True)
@@ -192,7 +186,7 @@ def run_dirs(out: Path) -> list[Path]:
 
 def test_kill_after_first_checkpoint_then_resume_matches_an_uninterrupted_run(tmp_path, shared_datasets):
     env = {**os.environ, "PLEXUS_DATA": str(shared_datasets)}
-    overrides = ["epochs=5", "eval_every=1", "dim=16", "patience=100"]
+    overrides = ["epochs=5", "eval_every=1", "dim=16", "patience=100", "threads=1"]
     out = tmp_path / "runs"
     err = open(tmp_path / "killed.stderr", "w")
     proc = subprocess.Popen([*RUN, "run", "lightgcn", "--dataset", "movielens-100k", *overrides,
@@ -225,14 +219,48 @@ def test_kill_after_first_checkpoint_then_resume_matches_an_uninterrupted_run(tm
     assert load_checkpoint(run / "checkpoints" / "seed0.pt")["done"] is True
     assert yaml.safe_load((run / "config.yaml").read_text())["epochs"] == 5
 
-    ref = subprocess.run([*RUN, "run", "lightgcn", "--dataset", "movielens-100k", *overrides,
-                          "--out", str(tmp_path / "ref"), "--json", "--quiet"],
-                         capture_output=True, text=True, timeout=300, env=env)
-    assert ref.returncode == 0, ref.stderr
-    theirs = json.loads(ref.stdout.strip().splitlines()[-1])["metrics"]
+    # the same config, uninterrupted, in this process
+    from plexus.config import parse_override, set_key
+    from plexus.methods import lightgcn
+
+    cfg = Config(dataset="movielens-100k")
+    for text in overrides:
+        set_key(cfg, *parse_override(text))
+    ref_run = RunDir.create(tmp_path / "ref", "lightgcn", cfg.dataset)
+    theirs = lightgcn.run(cfg, ref_run, quiet=True).metrics
     for key, value in payload["metrics"].items():
         if key.startswith(("val_", "test_")) or key == "best_epoch":
             assert value["mean"] == pytest.approx(theirs[key]["mean"], abs=1e-6), key
-    ref_run = Path(theirs and json.loads(ref.stdout.strip().splitlines()[-1])["run_dir"])
-    ref_loss = [json.loads(line)["loss"] for line in (ref_run / "history.jsonl").read_text().splitlines()]
+    ref_loss = [json.loads(line)["loss"] for line in ref_run.history_path.read_text().splitlines()]
     assert [r["loss"] for r in lines] == pytest.approx(ref_loss, rel=1e-5)
+
+
+# ------------------------------------------------------------------------------ presets
+
+PRESETS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*/*.yaml"))
+
+
+@pytest.mark.parametrize("path", [p for p in PRESETS if p.parent.name in ("lightgcn", "mf")], ids=lambda p: p.name)
+def test_presets_are_valid_configs(path):
+    from plexus.config import apply_dict, load_yaml
+    from plexus.methods import lightgcn, mf
+    from plexus.methods.bpr import check_config
+
+    values = load_yaml(path)
+    method = values.pop("method")
+    assert method == path.parent.name
+    cfg = {"lightgcn": lightgcn, "mf": mf}[method].Config()
+    apply_dict(cfg, values, str(path))
+    check_config(cfg)
+    assert (cfg.dim, cfg.lr, cfg.batch_size, cfg.reg) == (64, 0.001, 2048, 1e-4)  # the paper's setting
+
+
+def test_gowalla_cpu_preset_is_the_bench_budget():
+    from plexus.config import load_yaml
+    from plexus.methods.lightgcn import BUDGETS, GOWALLA_CPU
+
+    preset = load_yaml(Path(__file__).resolve().parents[2] / "configs" / "lightgcn" / "gowalla-cpu.yaml")
+    assert {k: preset[k] for k in GOWALLA_CPU} == GOWALLA_CPU
+    assert BUDGETS["gowalla"][0] is GOWALLA_CPU
+    paper = load_yaml(Path(__file__).resolve().parents[2] / "configs" / "lightgcn" / "gowalla.yaml")
+    assert (paper["epochs"], paper["layers"], paper["patience"]) == (1000, 3, 50)

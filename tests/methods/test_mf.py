@@ -91,7 +91,7 @@ def mf_run(tmp_path_factory, shared_datasets):
     from plexus.methods import mf
 
     out = tmp_path_factory.mktemp("mf")
-    cfg = Config(dataset="movielens-100k", epochs=4, eval_every=2, lr=0.01, seeds=2)
+    cfg = Config(dataset="movielens-100k", epochs=4, eval_every=2, lr=0.01, seeds=2, threads=1)
     run = RunDir.create(out, "mf", cfg.dataset)
     run.write_config(cfg)
     return mf.run(cfg, run, quiet=True)
@@ -106,3 +106,28 @@ def test_mf_run_over_two_seeds(mf_run):
     assert sorted(p.name for p in (mf_run.run_dir / "checkpoints").iterdir()) == ["seed0.pt", "seed1.pt"]
     emb = np.load(mf_run.run_dir / "artifacts" / "item_embeddings.npy")
     assert emb.shape == (1682, 64) and np.isfinite(emb).all()
+
+
+def test_a_graph_without_interactions_is_a_config_error(tmp_path, shared_datasets):
+    os.environ.setdefault("PLEXUS_DATA", str(shared_datasets))
+    from plexus.methods import mf
+
+    cfg = Config(dataset="cora", epochs=1)
+    with pytest.raises(ConfigError, match="interaction"):
+        mf.run(cfg, RunDir.create(tmp_path, "mf", "cora"), quiet=True)
+
+
+def test_mf_on_the_users_own_interaction_table(tmp_path):
+    from plexus.methods import mf
+
+    rows = [(u, i) for u in range(12) for i in range(10) if (u * 7 + i * 3) % 4 != 0]
+    path = tmp_path / "log.csv"
+    path.write_text("user,item\n" + "".join(f"u{u},item{i}\n" for u, i in rows))
+    cfg = Config(epochs=2, eval_every=1, ks=[2, 5], select="recall@5", batch_size=16, threads=1)
+    cfg.interactions.path = str(path)
+    result = mf.run(cfg, RunDir.create(tmp_path, "mf", "log"), quiet=True)
+    assert result.dataset == "log"  # named after the file, not the default dataset
+    assert "Per-user random split" in result.protocol  # no test split in the file: split=auto -> ratio
+    assert 0.0 <= result.metrics["test_recall@5"]["mean"] <= 1.0
+    ids = (result.run_dir / "artifacts" / "item_ids.txt").read_text().split()
+    assert sorted(ids) == sorted(f"item{i}" for i in range(10))

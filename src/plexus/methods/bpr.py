@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
@@ -34,9 +35,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch_geometric.data import HeteroData
 
 from plexus.config import BaseConfig
-from plexus.errors import ConfigError
+from plexus.errors import ConfigError, InputError
 from plexus.eval.aggregate import summarize_runs
 from plexus.result import Result
 from plexus.train.checkpoint import load_checkpoint, save_checkpoint
@@ -96,23 +98,36 @@ class BPRConfig(RecConfig):
     patience: int = 50  # stop after this many epochs without a better validation score (paper: 50)
     select: str = "recall@20"  # the validation metric that selects the epoch (paper: recall@20)
     max_minutes: float | None = None  # wall-clock budget per seed (training + validation)
+    threads: int = 0  # torch CPU threads for this run (0: torch's default)
     seeds: int = 1
 
 
+def check_rec_config(cfg: RecConfig) -> None:
+    """ConfigErrors naming the key, before any data is read."""
+    if not cfg.ks or min(cfg.ks) < 1:
+        raise ConfigError(f"ks must be a non-empty list of positive cut-offs, got {cfg.ks}.")
+    if cfg.eval_batch_size < 1:
+        raise ConfigError(f"eval_batch_size must be at least 1, got {cfg.eval_batch_size}.")
+    if not (0 < cfg.val_ratio < 1 and 0 < cfg.test_ratio < 1 and cfg.val_ratio + cfg.test_ratio < 1):
+        raise ConfigError(f"need 0 < val_ratio, 0 < test_ratio and val_ratio + test_ratio < 1 "
+                          f"(got val_ratio={cfg.val_ratio}, test_ratio={cfg.test_ratio}).")
+
+
 def check_config(cfg: BPRConfig) -> None:
-    for name in ("dim", "batch_size", "epochs", "eval_every", "eval_batch_size"):
+    check_rec_config(cfg)
+    for name in ("dim", "batch_size", "epochs", "eval_every"):
         if getattr(cfg, name) < 1:
             raise ConfigError(f"{name} must be at least 1, got {getattr(cfg, name)}.")
     if cfg.seeds < 1:
         raise ConfigError("seeds must be at least 1.")
-    if not cfg.ks or min(cfg.ks) < 1:
-        raise ConfigError(f"ks must be a non-empty list of positive cut-offs, got {cfg.ks}.")
     valid = [f"{m}@{k}" for m in METRIC_NAMES for k in cfg.ks]
     if cfg.select not in valid:
         raise ConfigError(f"select={cfg.select!r} is not a computed metric; one of {', '.join(valid)} "
                           f"(ks={cfg.ks}).")
     if cfg.max_minutes is not None and cfg.max_minutes <= 0:
         raise ConfigError("max_minutes must be positive (or null for no budget).")
+    if cfg.threads < 0:
+        raise ConfigError(f"threads must be >= 0 (0: torch's default), got {cfg.threads}.")
 
 
 # --------------------------------------------------------------------------------- data
@@ -144,6 +159,9 @@ def load_split(cfg: RecConfig) -> InteractionSplit:
     from plexus.graph.interactions import split_interactions
 
     inter = cfg.interactions
+    if cfg.tables.nodes or cfg.tables.edges:
+        raise ConfigError("recommenders read user-item interactions, not node/edge tables: give "
+                          "--interactions FILE (interactions.path) instead of --nodes/--edges.")
     if inter.path:
         from plexus.graph.interactions import read_interactions
 
@@ -155,16 +173,21 @@ def load_split(cfg: RecConfig) -> InteractionSplit:
         from plexus.datasets import load_dataset
 
         data = load_dataset(cfg.dataset, cfg.data_dir)
-    if EDGE not in data.edge_types:
+    if not isinstance(data, HeteroData) or EDGE not in data.edge_types:
         raise ConfigError(f"dataset {cfg.dataset!r} is not a user-item interaction dataset "
                           f"(no {EDGE} edges); recommenders need one (e.g. gowalla, ml-1m, movielens-100k).")
     how = cfg.split
     if how == "auto":
         how = "given" if "test_edge_index" in data[EDGE] else "ratio"
-    data, protocol = split_interactions(data, how=how, val_ratio=cfg.val_ratio, test_ratio=cfg.test_ratio,
-                                        seed=cfg.seed)
+    try:
+        data, protocol = split_interactions(data, how=how, val_ratio=cfg.val_ratio, test_ratio=cfg.test_ratio,
+                                            seed=cfg.seed)
+    except ValueError as e:  # e.g. split=given on data without a test split
+        raise ConfigError(f"split={how}: {e}") from None
     store = data[EDGE]
     nu, ni = int(data["user"].num_nodes), int(data["item"].num_nodes)
+    if max(cfg.ks) > ni:
+        raise ConfigError(f"ks={cfg.ks}: a cut-off is larger than the number of items ({ni}).")
     text = data["item"].text if "text" in data["item"] else None
     return InteractionSplit(store.edge_index.long(), store.val_edge_index.long(), store.test_edge_index.long(),
                             nu, ni, protocol, _ids(data["user"], nu), _ids(data["item"], ni),
@@ -210,9 +233,12 @@ class TripleSampler:
         self.deg = deg
         self.active = torch.nonzero(deg > 0).flatten()  # users with a training positive
         self.num_train = train.size(1)
+        if self.num_train == 0:
+            raise InputError("there are no training interactions to learn from.")
         self.negatives = make_sampler(negative, train, num_users, num_items, alpha=alpha, generator=generator)
 
-    def epoch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def epoch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(users, positives) of one epoch, `num_train` of each."""
         n = self.num_train
         if self.sampling == "user":  # official LightGCN: users uniformly, then one positive each
             users = self.active[torch.randint(len(self.active), (n,), generator=self.gen)]
@@ -247,6 +273,8 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, sampler: TripleSam
     batches = 0
     for start in range(0, n, batch_size):
         u, p = users[start:start + batch_size], pos[start:start + batch_size]
+        if u.numel() < 2 and sampler.negatives.kind == "in_batch":
+            continue  # a last batch of one has no other row to draw a negative from
         neg = sampler.negatives_for(u, p)
         final, layer0 = model.batch_rows(u.to(device), p.to(device), neg.to(device))
         bpr, reg_loss = bpr_loss(final, layer0, reg)
@@ -257,6 +285,7 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, sampler: TripleSam
         tot_bpr += bpr.item()
         tot_reg += reg_loss.item()
         batches += 1
+    batches = max(batches, 1)
     return {"loss": (tot_bpr + tot_reg) / batches, "bpr_loss": tot_bpr / batches, "reg_loss": tot_reg / batches}
 
 
@@ -339,7 +368,7 @@ def train_seed(spec: ModelSpec, cfg: BPRConfig, split: InteractionSplit, seed_in
     # epochs a killed run logged after its last checkpoint are trained (and logged) again
     run.keep_history(lambda r: r.get("seed") != seed_index or r.get("epoch", 0) < start)
 
-    stop_reason = "epochs"
+    stop_reason = "epochs"  # until early stopping or the budget says otherwise
     epoch = start - 1
     t_mark = time.perf_counter()
     for epoch in range(start, cfg.epochs + 1):
@@ -378,6 +407,8 @@ def train_seed(spec: ModelSpec, cfg: BPRConfig, split: InteractionSplit, seed_in
             run.log(**record)
     elapsed += time.perf_counter() - t_mark
 
+    if stop_reason == "epochs":
+        stop_reason = f"all {cfg.epochs} epochs run"
     model.load_state_dict(best["state"])  # selected on validation, never on test
     model.eval()
     with torch.no_grad():
@@ -407,10 +438,16 @@ def export_recommender(run: RunDir, split: InteractionSplit, user_emb: torch.Ten
 
 def run_bpr(spec: ModelSpec, cfg: BPRConfig, run_dir: RunDir, quiet: bool = False) -> Result:
     check_config(cfg)
-    split = load_split(cfg)
-    t0 = time.perf_counter()
-    records = [train_seed(spec, cfg, split, i, run_dir, quiet) for i in range(cfg.seeds)]
-    wall = time.perf_counter() - t0
+    threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        split = load_split(cfg)
+        t0 = time.perf_counter()
+        records = [train_seed(spec, cfg, split, i, run_dir, quiet) for i in range(cfg.seeds)]
+        wall = time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(threads)
     metrics: dict[str, Any] = summarize_runs([r["metrics"] for r in records])
     metrics["wall_time_s"] = wall
     best_seed = int(np.argmax([r["metrics"][f"val_{cfg.select}"] for r in records]))
@@ -418,7 +455,7 @@ def run_bpr(spec: ModelSpec, cfg: BPRConfig, run_dir: RunDir, quiet: bool = Fals
     stops = sorted({r["stop_reason"] for r in records})
     budget = f", at most {cfg.max_minutes:g} min per seed" if cfg.max_minutes else ""
     protocol = (
-        f"{split.protocol}; {spec.describe(cfg)}; BPR loss with {cfg.negative} negatives "
+        f"{split.protocol}; {spec.describe(cfg)}; BPR loss with {_negatives(cfg)} "
         f"({'official per-user' if cfg.sampling == 'user' else 'per-interaction'} sampling), reg {cfg.reg:g} on the "
         f"batch's layer-0 embeddings, Adam lr {cfg.lr:g}, batch {cfg.batch_size}, up to {cfg.epochs} epochs{budget}; "
         f"validation every {cfg.eval_every} epochs, early stop after {cfg.patience} epochs without a better val "
@@ -427,14 +464,18 @@ def run_bpr(spec: ModelSpec, cfg: BPRConfig, run_dir: RunDir, quiet: bool = Fals
         f"mean ± std (se) over {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''}; "
         f"artifacts hold seed {best_seed}'s (best val) embeddings"
     )
-    result = Result(spec.name, cfg.dataset if not cfg.interactions.path else _stem(cfg.interactions.path),
-                    protocol, metrics, run_dir.path, artifacts)
+    result = Result(spec.name, dataset_name(cfg), protocol, metrics, run_dir.path, artifacts)
     run_dir.write_metrics(result.to_json())
     write_report(run_dir, result, curves=["loss", f"val_{cfg.select}"])
     return result
 
 
-def _stem(path: str) -> str:
-    from pathlib import Path
+def _negatives(cfg: BPRConfig) -> str:
+    return {"uniform": "one uniform negative per triple (training positives rejected)",
+            "popularity": f"one popularity^{cfg.neg_alpha:g} negative per triple (training positives rejected)",
+            "in_batch": "one in-batch negative per triple (another row's positive)"}[cfg.negative]
 
-    return Path(path).stem
+
+def dataset_name(cfg: RecConfig) -> str:
+    """The dataset a result is about: the named dataset, or the stem of the user's file."""
+    return Path(cfg.interactions.path).stem if cfg.interactions.path else cfg.dataset

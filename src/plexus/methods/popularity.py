@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-from plexus.errors import ConfigError
-from plexus.methods.bpr import RecConfig, export_recommender, load_split, metric_view, scores_metrics
+from plexus.methods.bpr import (RecConfig, check_rec_config, dataset_name, export_recommender, load_split,
+                                 metric_view, scores_metrics)
 from plexus.result import Result
 from plexus.train.report import write_report
 from plexus.train.rundir import RunDir
@@ -32,8 +32,7 @@ def item_counts(train: torch.Tensor, num_items: int) -> torch.Tensor:
 
 
 def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
-    if not cfg.ks or min(cfg.ks) < 1:
-        raise ConfigError(f"ks must be a non-empty list of positive cut-offs, got {cfg.ks}.")
+    check_rec_config(cfg)
     split = load_split(cfg)
     t0 = time.perf_counter()
     counts = item_counts(split.train, split.num_items)
@@ -48,8 +47,7 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
     protocol = (f"{split.protocol}; most popular items by training interaction count (no training, "
                 f"deterministic: one run); full ranking over all {split.num_items} items with training items "
                 f"masked (and validation items for test)")
-    dataset = cfg.dataset if not cfg.interactions.path else __import__("pathlib").Path(cfg.interactions.path).stem
-    result = Result("pop", dataset, protocol, metrics, run_dir.path, artifacts)
+    result = Result("pop", dataset_name(cfg), protocol, metrics, run_dir.path, artifacts)
     run_dir.write_metrics(result.to_json())
     run_dir.log(**{k: v for k, v in metrics.items()})
     write_report(run_dir, result, curves=[])
