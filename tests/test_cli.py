@@ -9,22 +9,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_support import plexus_cmd, run_dirs
 
 ALL_DATASETS = {
     "cora", "citeseer", "citeseer-tag", "wn18rr", "fb15k237", "umls", "movielens-100k",
     "gowalla", "ml-1m", "lastfm", "drugbank-ddi86", "zinc250k-subset",
 }
-
-
-def plexus_cmd() -> list[str]:
-    """The installed console script (falls back to the module)."""
-    script = Path(sys.executable).with_name("plexus")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "plexus.cli"]
 
 
 @dataclass
@@ -35,10 +29,6 @@ class Done:
     stderr: str
     out: Path  # the --out folder the command was given (or would write into)
     files: dict[str, Path] | None = None  # input files the command was given
-
-
-def run_dirs(out: Path) -> list[Path]:
-    return sorted(p for p in out.iterdir() if p.is_dir()) if out.exists() else []
 
 
 @pytest.fixture(scope="module")

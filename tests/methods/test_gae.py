@@ -9,11 +9,8 @@ match shows the checkpoint restored the model, the optimiser and the RNG state.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,18 +24,9 @@ from plexus.graph.splits import split_edges
 from plexus.methods.gae import DenseTarget, GCNEncoder, dense_recon_loss, normalized_adjacency
 from plexus.runner import build_config, execute
 from plexus.train.checkpoint import load_checkpoint
+from cli_support import plexus_cmd, run_dirs, run_until_file
 
 METRICS = ("test_auc", "test_ap", "test_hits@10", "test_mrr")
-
-
-def plexus_cmd() -> list[str]:
-    """The installed console script (falls back to the module)."""
-    script = Path(sys.executable).with_name("plexus")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "plexus.cli"]
-
-
-def run_dirs(out: Path) -> list[Path]:
-    return sorted(p for p in out.iterdir() if p.is_dir()) if out.exists() else []
 
 
 # ----------------------------------------------------------------- dense loss = BCE
@@ -162,22 +150,9 @@ def test_kill_mid_seed_then_resume_matches_an_uninterrupted_run(tmp_path):
     epochs, every = 8, 2
     overrides = ["seeds=2", f"epochs={epochs}", f"ckpt_every={every}"]
     out = tmp_path / "runs"
-    err = open(tmp_path / "killed.stderr", "w")
-    proc = subprocess.Popen([*plexus_cmd(), "run", "vgae", "--dataset", "cora", *overrides,
-                             "--out", str(out), "--quiet"], stdout=subprocess.DEVNULL, stderr=err)
-    try:
-        deadline = time.monotonic() + 240
-        while proc.poll() is None and time.monotonic() < deadline:
-            if list(out.glob("*/checkpoints/seed1.pt")):
-                proc.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.01)
-    finally:
-        if proc.poll() is None and not list(out.glob("*/checkpoints/seed1.pt")):
-            proc.kill()
-        proc.wait()
-        err.close()
-    assert proc.returncode == -signal.SIGKILL, (proc.returncode, (tmp_path / "killed.stderr").read_text())
+    code = run_until_file(["run", "vgae", "--dataset", "cora", *overrides], out,
+                          "*/checkpoints/seed1.pt", tmp_path / "killed.stderr")
+    assert code == -signal.SIGKILL, (code, (tmp_path / "killed.stderr").read_text())
     (run,) = run_dirs(out)
 
     seed1 = load_checkpoint(run / "checkpoints" / "seed1.pt")

@@ -15,8 +15,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +27,7 @@ from plexus.methods.lightgcn import Config, LightGCN, Propagation, layer_mean, l
 from plexus.nn.sparse import SparseOperator
 from plexus.train.checkpoint import load_checkpoint
 from plexus.train.rundir import RunDir
-
-
-def plexus_cmd() -> list[str]:
-    """The installed console script (falls back to the module)."""
-    script = Path(sys.executable).with_name("plexus")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "plexus.cli"]
-
-
-RUN = plexus_cmd()
+from cli_support import plexus_cmd, run_dirs, run_until_file
 
 
 def tiny_interactions(num_users=7, num_items=9, n=30, seed=0) -> torch.Tensor:
@@ -180,36 +170,19 @@ def test_test_metrics_come_from_the_best_validation_epoch(ml100k_run):
 # ------------------------------------------------------------------- kill and resume
 
 
-def run_dirs(out: Path) -> list[Path]:
-    return sorted(p for p in out.iterdir() if p.is_dir()) if out.exists() else []
-
-
 def test_kill_after_first_checkpoint_then_resume_matches_an_uninterrupted_run(tmp_path, shared_datasets):
     env = {**os.environ, "PLEXUS_DATA": str(shared_datasets)}
     overrides = ["epochs=5", "eval_every=1", "dim=16", "patience=100", "threads=1"]
     out = tmp_path / "runs"
-    err = open(tmp_path / "killed.stderr", "w")
-    proc = subprocess.Popen([*RUN, "run", "lightgcn", "--dataset", "movielens-100k", *overrides,
-                             "--out", str(out), "--quiet"], stdout=subprocess.DEVNULL, stderr=err, env=env)
-    try:
-        deadline = time.monotonic() + 240
-        while proc.poll() is None and time.monotonic() < deadline:
-            if list(out.glob("*/checkpoints/seed0.pt")):
-                proc.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.01)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        err.close()
-    assert proc.returncode == -signal.SIGKILL, (proc.returncode, (tmp_path / "killed.stderr").read_text())
+    code = run_until_file(["run", "lightgcn", "--dataset", "movielens-100k", *overrides], out,
+                          "*/checkpoints/seed0.pt", tmp_path / "killed.stderr", env=env)
+    assert code == -signal.SIGKILL, (code, (tmp_path / "killed.stderr").read_text())
     (run,) = run_dirs(out)
     ckpt = load_checkpoint(run / "checkpoints" / "seed0.pt")
     assert ckpt["done"] is False and 1 <= ckpt["epoch"] < 5
     assert not (run / "metrics.json").exists()
 
-    done = subprocess.run([*RUN, "run", "lightgcn", "--resume", str(run), "--json", "--quiet"],
+    done = subprocess.run([*plexus_cmd(), "run", "lightgcn", "--resume", str(run), "--json", "--quiet"],
                           capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout.strip().splitlines()[-1])

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from plexus.train.checkpoint import atomic_write_bytes, atomic_write_text, load_checkpoint, save_checkpoint
+from plexus.atomic import atomic_write_bytes, atomic_write_text
+from plexus.train.checkpoint import load_checkpoint, save_checkpoint
 from plexus.train.rundir import RunDir
 
 

@@ -16,7 +16,6 @@ pair per positive instead (the PyG variant); `recon=auto` picks dense up to 20k 
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -323,30 +322,14 @@ PAPER_TABLE = {
 }
 
 
-def _bench_row(method: str, dataset: str, with_x: bool, seeds: int, out: str) -> tuple[dict, float]:
-    """One table row in a worker process (single-threaded: two such processes on two cores
-    finish the table ~1.7x sooner than one process using both, as these kernels are small)."""
-    from plexus.runner import build_config, execute
-
-    torch.set_num_threads(1)
-    cfg = build_config(method, dataset=dataset, overrides=[f"seeds={seeds}", f"features={'raw' if with_x else 'none'}"])
-    t0 = time.perf_counter()
-    res = execute(method, cfg, out=out, quiet=True)
-    return res.to_json(), time.perf_counter() - t0
-
-
 def bench(quick: bool = False, quiet: bool = True, out: str = "runs/bench", jobs: int | None = None) -> str:
     """GAE and VGAE, with and without features, on cora and citeseer beside Table 1."""
-    import multiprocessing as mp
-    import os
-    from concurrent.futures import ProcessPoolExecutor
+    from plexus.bench import run_rows
 
     seeds = 3 if quick else 10
-    jobs = jobs or min(len(os.sched_getaffinity(0)), len(PAPER_TABLE))
     keys = sorted(PAPER_TABLE, key=lambda k: k[1] != "citeseer")  # largest graph first
-    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = {k: pool.submit(_bench_row, *k, seeds, out) for k in keys}
-        done = {k: f.result() for k, f in futures.items()}
+    done = run_rows({(m, d, x): (m, d, [f"seeds={seeds}", f"features={'raw' if x else 'none'}"])
+                     for m, d, x in keys}, out, jobs)
     rows = ["| model | dataset | features | paper AUC | ours AUC | paper AP | ours AP | seeds | wall (s) |",
             "|---|---|---|---|---|---|---|---|---|"]
     for key, (p_auc, p_ap) in PAPER_TABLE.items():
@@ -359,5 +342,5 @@ def bench(quick: bool = False, quiet: bool = True, out: str = "runs/bench", jobs
             f"{seeds} | {wall:.1f} |"
         )
     rows += ["", f"Ours: mean ± standard error over {seeds} seeds (the paper: mean ± se over 10 runs); "
-             f"{jobs} single-threaded worker processes. Protocol of every row (features aside): {res['protocol']}."]
+             f"single-threaded worker processes. Protocol of every row (features aside): {res['protocol']}."]
     return "\n".join(rows)

@@ -215,29 +215,9 @@ BUDGETS = {
 }
 
 
-def _bench_row(method: str, dataset: str, overrides: dict, out: str) -> tuple[dict, float]:
-    """One row in a worker process, single-threaded (two workers on two cores)."""
-    import time
-
-    from plexus.config import apply_dict
-    from plexus.methods import mf, popularity
-
-    torch.set_num_threads(1)
-    module = {"pop": popularity, "mf": mf, "lightgcn": __import__(__name__, fromlist=["Config"])}[method]
-    cfg = module.Config()
-    apply_dict(cfg, {"dataset": dataset, **overrides}, source="bench")
-    run_dir = RunDir.create(out, method, dataset)
-    run_dir.write_config(cfg)
-    t0 = time.perf_counter()
-    res = module.run(cfg, run_dir, quiet=True)
-    return res.to_json(), time.perf_counter() - t0
-
-
 def bench(quick: bool = False, quiet: bool = True, out: str = "runs/bench", jobs: int | None = None) -> str:
     """Popularity vs MF-BPR vs LightGCN at equal budget; Gowalla beside the paper."""
-    import multiprocessing as mp
-    import os
-    from concurrent.futures import ProcessPoolExecutor
+    from plexus.bench import run_rows
 
     rows = []
     for dataset, (full, small) in BUDGETS.items():
@@ -247,10 +227,7 @@ def bench(quick: bool = False, quiet: bool = True, out: str = "runs/bench", jobs
         for method in ("lightgcn", "mf", "pop"):
             rows.append((method, dataset, {} if method == "pop" else dict(budget)))
     order = sorted(rows, key=lambda r: (r[1] != "gowalla", r[1] != "ml-1m", r[0] == "pop"))  # longest first
-    jobs = jobs or len(os.sched_getaffinity(0))
-    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = {(m, d): pool.submit(_bench_row, m, d, o, out) for m, d, o in order}
-        done = {k: f.result() for k, f in futures.items()}
+    done = run_rows({(m, d): (m, d, [f"{k}={v}" for k, v in o.items()]) for m, d, o in order}, out, jobs)
 
     names = {"pop": "Popularity", "mf": "MF-BPR", "lightgcn": "LightGCN"}
     table = ["| dataset | model | epochs (best / run) | Recall@20 | NDCG@20 | paper Recall@20 | paper NDCG@20 | "
@@ -273,7 +250,7 @@ def bench(quick: bool = False, quiet: bool = True, out: str = "runs/bench", jobs
         for d, b in BUDGETS.items() if (b[1] if quick else b[0]) is not None)
     table += ["", f"Equal budget per dataset for MF-BPR and LightGCN ({budgets}); otherwise each model's defaults "
               f"(64-d, lr 0.001, batch 2048, reg 1e-4, uniform negatives; LightGCN 3 layers). Test metrics of the "
-              f"best-validation epoch, full ranking over all items. {jobs} single-threaded worker processes. "
+              f"best-validation epoch, full ranking over all items. Single-threaded worker processes. "
               f"Gowalla has no validation file: 10% of each user's training interactions are held out for "
               f"validation, so the models train on 90% of the paper's training set."]
     return "\n".join(table)

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from plexus.atomic import atomic_write, atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
+from plexus.atomic import atomic_write
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
