@@ -86,6 +86,10 @@ def run(
         typer.echo(f"plexus run {method} on {cfg.dataset}", err=True)
     t0 = time.perf_counter()
     result = execute(method, cfg, out=out, resume=resume, quiet=quiet)
+    from plexus.train import distributed
+
+    if not distributed.is_main():  # under torchrun, rank 0 reports
+        return
     if not quiet:
         _print_metrics(result, time.perf_counter() - t0)
     if as_json:
@@ -181,14 +185,39 @@ def datasets_fetch(name: str, dest: Optional[Path] = typer.Option(None, "--dest"
 @app.command()
 @user_errors
 def embed(
-    dataset: str = typer.Option(..., "--dataset", "-d", help="A dataset with node text."),
+    run_dir: Optional[Path] = typer.Argument(None, help="A PinSage run directory (with --new-items)."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="A dataset with node text."),
     model: str = typer.Option("default", "--model", help="Hugging Face model id or local path [all-MiniLM-L6-v2]."),
     pooling: str = typer.Option("mean", "--pooling", help="mean or cls."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output .npy [runs/embed-<dataset>/embeddings.npy]."),
+    new_items: Optional[Path] = typer.Option(None, "--new-items", help="Items the run never saw: a table of id and text."),
+    new_interactions: Optional[Path] = typer.Option(None, "--new-interactions", help="Interactions (user, item) of the new items."),
+    item_col: str = typer.Option("item", "--item-col", help="Item id column of --new-items / --new-interactions."),
+    text_col: str = typer.Option("text", "--text-col", help="Text column of --new-items."),
+    user_col: str = typer.Option("user", "--user-col", help="User id column of --new-interactions."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output .npy [runs/embed-<dataset>/embeddings.npy]; "
+                                                           "with --new-items a folder [RUN_DIR/inductive]."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
-    """Encode a dataset's node text with an LM and write the embeddings (cached on disk)."""
+    """Encode a dataset's node text with an LM (cached on disk), or, with RUN_DIR --new-items,
+    embed unseen items into a trained PinSage run without retraining."""
+    if run_dir is not None or new_items is not None or new_interactions is not None:
+        if run_dir is None or new_items is None or dataset is not None:
+            raise PlexusError("inductive embedding takes RUN_DIR and --new-items (and optionally "
+                              "--new-interactions), not --dataset.")
+        from plexus.methods.pinsage_inductive import embed_new_items
+
+        summary = embed_new_items(run_dir, new_items, new_interactions, item_col=item_col, text_col=text_col,
+                                  user_col=user_col, out=out)
+        typer.echo(json.dumps(summary))
+        return
+    if dataset is None:
+        raise PlexusError("give --dataset (encode its node text) or RUN_DIR --new-items (embed new items).")
+    _embed_dataset(dataset, model, pooling, out, data_dir, quiet)
+
+
+def _embed_dataset(dataset: str, model: str, pooling: str, out: Optional[Path], data_dir: Optional[Path],
+                   quiet: bool) -> None:
     import io
 
     import numpy as np

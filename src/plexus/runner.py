@@ -16,7 +16,8 @@ from typing import Any
 from plexus.atomic import TEMP_PREFIX
 from plexus.config import apply_dict, load_yaml, parse_override, set_key
 from plexus.errors import ConfigError, PlexusError
-from plexus.registry import get_method
+from plexus.registry import get_method, method_names
+from plexus.train import distributed
 from plexus.result import Result
 from plexus.train.rundir import RunDir
 
@@ -55,21 +56,30 @@ def execute(method: str, cfg: Any, out: str | Path = "runs", resume: str | Path 
             quiet: bool = False) -> Result:
     """Run `method` with `cfg` in a new run directory under `out`, or continue `resume`."""
     spec = get_method(method)
+    if distributed.requested():
+        if not spec.distributed:
+            names = ", ".join(n for n in method_names() if get_method(n).distributed)
+            raise ConfigError(f"{method!r} does not run under torchrun (multi-process); these do: {names}.")
+        distributed.init(getattr(cfg, "device", "cpu"))
     if resume:
         run_dir = RunDir(Path(resume))
         if not (run_dir.path / "config.yaml").is_file():
             raise ConfigError(f"--resume {resume}: not a run directory (no config.yaml).")
-        for stale in run_dir.checkpoints.glob(f"{TEMP_PREFIX}*"):  # a write the kill interrupted
-            stale.unlink()
-    else:
+        if distributed.is_main():
+            for stale in run_dir.checkpoints.glob(f"{TEMP_PREFIX}*"):  # a write the kill interrupted
+                stale.unlink()
+    elif distributed.is_main():
         run_dir = RunDir.create(out, method, cfg.dataset)
-    run_dir.write_config(cfg)
+    if distributed.active():  # rank 0 made (or was given) the directory; the others share it
+        run_dir = RunDir(distributed.broadcast_object(run_dir.path if distributed.is_main() else None))
+    if distributed.is_main():
+        run_dir.write_config(cfg)
     try:
         return spec.run(cfg, run_dir, quiet=quiet)
     except PlexusError:
         # Bad input found before any training: leave nothing behind. A run that already
         # checkpointed work keeps it, so --resume can continue once the input is fixed.
-        if not resume and not any(run_dir.checkpoints.iterdir()):
+        if not resume and distributed.is_main() and not any(run_dir.checkpoints.iterdir()):
             shutil.rmtree(run_dir.path, ignore_errors=True)
         raise
 

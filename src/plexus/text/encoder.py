@@ -146,6 +146,19 @@ def load_lm(name: str = "default", device: str | torch.device = "cpu") -> tuple[
     return tokenizer, model
 
 
+def load_tokenizer(name: str = "default") -> Any:
+    """The tokenizer of a model name (see `resolve_model`), without loading the weights."""
+    from transformers import AutoTokenizer
+
+    resolved = resolve_model(name)
+    try:
+        with _quiet_transformers():
+            return AutoTokenizer.from_pretrained(resolved, local_files_only=Path(resolved).is_dir())
+    except Exception as err:  # same failures as load_lm; let it phrase the message
+        load_lm(name)
+        raise PlexusError(f"Could not load the tokenizer of {name!r} ({resolved}): {err}") from err
+
+
 def _as_device(device: str | torch.device) -> torch.device:
     if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
