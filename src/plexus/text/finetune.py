@@ -58,6 +58,10 @@ def load_classifier(name: str, num_classes: int, pooling: str = "mean", dropout:
     """(tokenizer, classifier) for a model name or folder; `lora_rank` > 0 trains LoRA adapters
     (rank r on the attention query/value projections, via `peft`) instead of every weight."""
     tokenizer, backbone = load_lm(name, "cpu")
+    if getattr(backbone, "pooler", None) is not None:
+        # BERT-style pooler head: unused (we pool the hidden states), and DDP needs every
+        # trained parameter to receive a gradient.
+        backbone.pooler = None
     if lora_rank > 0:
         from peft import LoraConfig, get_peft_model
 
