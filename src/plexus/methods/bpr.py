@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
@@ -436,21 +437,34 @@ def export_recommender(run: RunDir, split: InteractionSplit, user_emb: torch.Ten
             "item_embeddings": run.artifacts / "item_embeddings.npy"}
 
 
+@contextmanager
+def torch_threads(threads: int):
+    """Run the block with `threads` torch CPU threads (0: leave torch's default)."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def seed_summary(records: list[dict], select: str, wall: float) -> tuple[dict[str, Any], int]:
+    """Metrics over the seeds' records (mean ± std/se) plus the wall time, and the seed whose
+    validation `select` is best (the one a run exports)."""
+    metrics: dict[str, Any] = summarize_runs([r["metrics"] for r in records])
+    metrics["wall_time_s"] = wall
+    return metrics, int(np.argmax([r["metrics"][f"val_{select}"] for r in records]))
+
+
 def run_bpr(spec: ModelSpec, cfg: BPRConfig, run_dir: RunDir, quiet: bool = False) -> Result:
     check_config(cfg)
-    threads = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         split = load_split(cfg)
         t0 = time.perf_counter()
         records = [train_seed(spec, cfg, split, i, run_dir, quiet) for i in range(cfg.seeds)]
         wall = time.perf_counter() - t0
-    finally:
-        torch.set_num_threads(threads)
-    metrics: dict[str, Any] = summarize_runs([r["metrics"] for r in records])
-    metrics["wall_time_s"] = wall
-    best_seed = int(np.argmax([r["metrics"][f"val_{cfg.select}"] for r in records]))
+    metrics, best_seed = seed_summary(records, cfg.select, wall)
     artifacts = export_recommender(run_dir, split, records[best_seed]["user_emb"], records[best_seed]["item_emb"])
     stops = sorted({r["stop_reason"] for r in records})
     budget = f", at most {cfg.max_minutes:g} min per seed" if cfg.max_minutes else ""
