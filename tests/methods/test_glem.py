@@ -61,8 +61,9 @@ def _mean(metrics, key):
 
 def test_stage_order_follows_em_order():
     cfg = glem.Config(em_iters=2)
-    assert glem.stage_names(cfg) == ["lm_pretrain", "gnn_pretrain", "lm_e1", "gnn_m1", "lm_e2", "gnn_m2"]
-    cfg.em_order = "gnn-first"
+    assert glem.stage_names(cfg) == ["gnn_frozen", "lm_pretrain", "gnn_pretrain", "lm_e1", "gnn_m1", "lm_e2",
+                                     "gnn_m2"]
+    cfg.em_order, cfg.frozen_start = "gnn-first", False
     assert glem.stage_names(cfg) == ["lm_pretrain", "gnn_pretrain", "gnn_m1", "lm_e1", "gnn_m2", "lm_e2"]
 
 
@@ -92,8 +93,8 @@ def test_selection_and_metrics(graph, tmp_path):
     assert _mean(m, "lm_encodings") == 2
     assert "transductive" in result.protocol
     history = [json.loads(line) for line in (result.run_dir / "history.jsonl").read_text().splitlines()]
-    assert [h["stage"] for h in history] == ["lm_pretrain", "gnn_pretrain", "lm_e1", "gnn_m1"]
-    assert history[2]["pseudo_nodes"] > 0 and history[3]["pseudo_nodes"] > 0
+    assert [h["stage"] for h in history] == ["gnn_frozen", "lm_pretrain", "gnn_pretrain", "lm_e1", "gnn_m1"]
+    assert history[2]["pseudo_nodes"] == 0 and history[3]["pseudo_nodes"] > 0 and history[4]["pseudo_nodes"] > 0
 
 
 def test_test_labels_never_reach_training(graph, tmp_path):
@@ -143,7 +144,7 @@ def test_resume_after_kill_matches_uninterrupted(graph, tmp_path):
     for key in ("val_acc_lm_pretrain", "val_acc_gnn_m1", "test_acc_glem_gnn", "test_acc_glem_lm"):
         assert _mean(resumed, key) == pytest.approx(_mean(fresh, key), abs=0.02), key
     stages = [json.loads(line)["stage"] for line in (run / "history.jsonl").read_text().splitlines()]
-    assert stages == ["lm_pretrain", "gnn_pretrain", "lm_e1", "gnn_m1"]  # no stage logged twice
+    assert stages == ["gnn_frozen", "lm_pretrain", "gnn_pretrain", "lm_e1", "gnn_m1"]  # no stage logged twice
 
 
 def test_two_process_torchrun(graph, tmp_path):

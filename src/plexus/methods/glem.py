@@ -4,6 +4,11 @@ Inference", ICLR 2023): a language model and a GNN that teach each other by vari
 Per seed, a sequence of stages, each checkpointed (so `--resume` continues a killed run at
 the stage it was in):
 
+0. ``gnn_frozen`` (`frozen_start`, on by default): the GNN on the *frozen* LM's embeddings,
+   gold labels only — the GNN GLEM starts from (the benchmark's "GCN on frozen MiniLM"
+   row). It is a GLEM-GNN candidate, so selection on validation can never prefer a GLEM
+   stage that validates worse than the plain GNN. Its embeddings come from the on-disk
+   embedding cache (`plexus.text.cache`), computed once per model and text.
 1. ``lm_pretrain``: fine-tune the LM on the gold labels (skipped with `pretrain_lm=false`),
    then run it once over every node: pooled embeddings + logits.
 2. ``gnn_pretrain``: train the GNN on those embeddings, gold labels only.
@@ -84,7 +89,8 @@ class Config(BaseConfig):
     temperature: float = 0.2  # pseudo = softmax(logits / T)
     pl_filter: float = 0.8  # keep this most confident fraction of the candidates
     pl_ratio: float = 1.0  # pseudo-labelled nodes per step = pl_ratio x #gold nodes
-    pretrain_lm: bool = True  # false: start from the LM's frozen embeddings (ablation)
+    pretrain_lm: bool = True  # false: no LM fine-tuning before EM (ablation)
+    frozen_start: bool = True  # first stage: the GNN on the frozen LM's embeddings (a GLEM-GNN candidate)
     split: SplitConfig = field(default_factory=SplitConfig)
     lm: LMConfig = field(default_factory=LMConfig)
     gnn: GNNConfig = field(default_factory=GNNConfig)
@@ -111,7 +117,8 @@ def check_config(cfg: Config) -> None:
 
 def stage_names(cfg: Config) -> list[str]:
     """The stages of one seed, in order."""
-    names = ["lm_pretrain", "gnn_pretrain"]
+    names = ["gnn_frozen"] if cfg.frozen_start else []
+    names += ["lm_pretrain", "gnn_pretrain"]
     for k in range(1, cfg.em_iters + 1):
         pair = [f"lm_e{k}", f"gnn_m{k}"]
         names += pair if cfg.em_order == "lm-first" else pair[::-1]
@@ -123,6 +130,7 @@ class Graph:
     """What training may see: the graph, the text, gold and validation labels — no test labels."""
 
     edge_index: torch.Tensor
+    texts: list[str]
     tokens: TokenizedTexts
     num_classes: int
     train: torch.Tensor
@@ -181,14 +189,22 @@ def _lm_stage(cfg: Config, g: Graph, model, state: dict, name: str, gen: torch.G
     return {"logits": logits, **stats}
 
 
+def _frozen_embeddings(cfg: Config, g: Graph) -> torch.Tensor:
+    from plexus.text.encoder import encode_texts
+
+    return encode_texts(g.texts, model=cfg.lm.model, pooling=cfg.lm.pooling, max_length=cfg.lm.max_length,
+                        precision=cfg.lm.precision, device=cfg.device, progress=False)
+
+
 def _gnn_stage(cfg: Config, g: Graph, state: dict, name: str, gen: torch.Generator) -> dict:
     """A fresh GNN on the current LM embeddings (gold only, or gold + LM pseudo-labels)."""
     if distributed.is_main():  # one rank trains the GNN; the others receive its predictions
-        if name == "gnn_pretrain":
+        x = _frozen_embeddings(cfg, g) if name == "gnn_frozen" else state["lm_emb"]
+        if name in ("gnn_frozen", "gnn_pretrain"):
             targets, weight = build_targets(g.train, g.train_labels, g.num_classes), 0.0
         else:
             targets, weight = _targets(cfg, g, state["lm_logits"], gen), cfg.beta
-        out = fit(cfg.gnn, state["lm_emb"], g.edge_index, targets, weight, g.val, g.val_labels, g.num_classes, gen)
+        out = fit(cfg.gnn, x, g.edge_index, targets, weight, g.val, g.val_labels, g.num_classes, gen)
         logits = out.logits
         stats = {"best_epoch": float(out.best_epoch), "pseudo_nodes": float((~targets.is_gold).sum())}
     else:
@@ -216,6 +232,7 @@ def train_seed(cfg: Config, g: Graph, seed_index: int, run: RunDir, quiet: bool)
     for i in range(state["next"], len(names)):
         name, t0 = names[i], time.perf_counter()
         gen = _stage_generator(seed, i)
+        torch.manual_seed(seed * 1000 + i)  # dropout draws too, so a resumed stage repeats exactly
         if name.startswith("lm"):
             out = _lm_stage(cfg, g, model, state, name, gen, quiet)
         else:
@@ -263,7 +280,7 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
     records, t_all = [], time.perf_counter()
     for i in range(cfg.seeds):
         split = node_split(cfg.split, y, cfg.seed + i)
-        g = Graph(data.edge_index, tokens, num_classes, split.train, y[split.train], split.val, y[split.val])
+        g = Graph(data.edge_index, texts, tokens, num_classes, split.train, y[split.train], split.val, y[split.val])
         state = train_seed(cfg, g, i, run_dir, quiet)
         metrics = finish(state["stages"], y, split.test)
         metrics["lm_encodings"] = float(state["lm_encodings"])
