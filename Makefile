@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/plexus run vgae --dataset cora seeds=3
+	$(BIN)/plexus run glem --dataset citeseer-tag -c configs/glem/quick.yaml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider

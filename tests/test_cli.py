@@ -17,8 +17,9 @@ from cli_support import plexus_cmd, run_dirs
 
 ALL_DATASETS = {
     "cora", "citeseer", "citeseer-tag", "wn18rr", "fb15k237", "umls", "movielens-100k",
-    "gowalla", "ml-1m", "lastfm", "drugbank-ddi86", "zinc250k-subset",
+    "gowalla", "ml-1m", "lastfm", "drugbank-ddi86", "zinc250k-subset", "ogbn-arxiv",
 }
+NOT_IN_SHARED = {"ogbn-arxiv"}  # too large for the shared folder: users fetch it
 
 
 @dataclass
@@ -140,7 +141,7 @@ def test_datasets_list_finds_every_dataset_in_the_shared_folder(cli):
                 found[cells[0]] = cells[-1]
     assert set(found) == ALL_DATASETS
     missing = {name: where for name, where in found.items() if not where.startswith("yes (")}
-    assert not missing, missing
+    assert set(missing) <= NOT_IN_SHARED, missing
     # not bundled (licence): it can only have been found through $PLEXUS_DATA
     assert found["movielens-100k"] == "yes ($PLEXUS_DATA)"
 

@@ -1,8 +1,9 @@
 import pytest
 import torch
+from torch_geometric.data import Data
 
 from plexus.errors import ConfigError, InputError
-from plexus.graph.node_splits import split_nodes
+from plexus.graph.node_splits import given_split, split_nodes
 
 
 def _labels(n=3000, classes=6, unlabelled=10):
@@ -47,3 +48,30 @@ def test_bad_splits_are_explained():
         split_nodes(_labels(n=300), "semi", 0)
     with pytest.raises(InputError, match="No node has a label"):
         split_nodes(torch.full((5,), -1), "semi", 0)
+
+
+def _masked(train, val, test, n=8):
+    data = Data(num_nodes=n)
+    for part, nodes in (("train", train), ("val", val), ("test", test)):
+        mask = torch.zeros(n, dtype=torch.bool)
+        mask[nodes] = True
+        data[f"{part}_mask"] = mask
+    return data
+
+
+def test_given_split_uses_the_datasets_masks():
+    s = given_split(_masked([5, 0, 1], [2], [7, 3]))
+    assert [p.tolist() for p in (s.train, s.val, s.test)] == [[0, 1, 5], [2], [3, 7]]
+    assert s.description == "the dataset's given split"
+    assert s.counts() == "3/1/2 train/val/test nodes"
+
+
+def test_given_split_without_masks_is_explained():
+    data = _masked([0], [1], [2])
+    del data.val_mask, data.test_mask
+    with pytest.raises(InputError, match="has no val_mask, test_mask. Use the supervised or semi"):
+        given_split(data)
+    with pytest.raises(InputError, match="leaves an empty part"):
+        given_split(_masked([0, 1], [], [2]))
+    with pytest.raises(InputError, match="masks overlap"):
+        given_split(_masked([0, 1], [2], [1]))

@@ -105,7 +105,7 @@ def test_test_labels_never_reach_training(graph, tmp_path):
     from plexus.methods.node_classifier import node_split
 
     data = load_graph(cfg.dataset, None, cfg.tables)
-    test = node_split(cfg.split, data.y, cfg.seed).test
+    test = node_split(cfg.split, data, data.y, cfg.seed).test
     lines = nodes.read_text().splitlines()
     for i in test.tolist():  # rotate each test node's label to another class
         pid, rest = lines[i + 1].split(",", 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 from pathlib import Path
-from typing import IO
+from typing import IO, Iterator
 
 import numpy as np
 import pandas as pd
@@ -28,9 +28,15 @@ def open_text(path: Path, encoding: str = "utf-8") -> IO[str]:
 
 def read_lines(path: Path, encoding: str = "utf-8") -> list[str]:
     """The non-empty lines of a text file, without their line endings."""
+    return [line for _, line in numbered_lines(path, encoding) if line.strip()]
+
+
+def numbered_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+    """`(line number, line without its ending)` for every line, streamed (for large files)."""
     try:
         with open_text(path, encoding) as f:
-            return [line for line in f.read().splitlines() if line.strip()]
+            for lineno, line in enumerate(f, 1):
+                yield lineno, line.rstrip("\r\n")
     except (OSError, UnicodeDecodeError, EOFError) as e:
         raise InputError(f"{path}: could not be read as {encoding} text ({e}).") from None
 

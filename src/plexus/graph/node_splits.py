@@ -8,6 +8,8 @@ Only nodes with a label (y >= 0) are placed; unlabelled nodes stay outside every
 * ``semi``: `per_class` labelled nodes of every class for training (20 in Kipf & Welling),
   then `num_val` (500) validation and `num_test` (1000) test nodes drawn at random from
   the rest — the Planetoid split shape, drawn per seed.
+* ``given``: the dataset's own train/val/test masks (e.g. OGB's time split on ogbn-arxiv),
+  the same for every seed (`given_split`).
 """
 
 from __future__ import annotations
@@ -89,3 +91,21 @@ def split_nodes(
     if train.numel() == 0 or val.numel() == 0 or test.numel() == 0:
         raise InputError(f"The {kind} split of {labelled.numel()} labelled nodes leaves an empty part.")
     return NodeSplit(train, val, test, desc)
+
+
+def given_split(data) -> NodeSplit:
+    """The split the dataset ships: its `train_mask`, `val_mask` and `test_mask` as node ids."""
+    masks = {part: getattr(data, f"{part}_mask", None) for part in ("train", "val", "test")}
+    missing = [f"{part}_mask" for part, mask in masks.items() if mask is None]
+    if missing:
+        raise InputError(
+            f"The given split needs the dataset's own train/val/test masks; this graph has no "
+            f"{', '.join(missing)}. Use the supervised or semi split instead."
+        )
+    train, val, test = (torch.nonzero(torch.as_tensor(m).view(-1)).view(-1) for m in masks.values())
+    if train.numel() == 0 or val.numel() == 0 or test.numel() == 0:
+        raise InputError("The dataset's given split leaves an empty part.")
+    placed = torch.cat([train, val, test])
+    if placed.unique().numel() != placed.numel():
+        raise InputError("The dataset's given train/val/test masks overlap.")
+    return NodeSplit(train, val, test, "the dataset's given split")

@@ -28,7 +28,7 @@ from plexus.eval.classification import accuracy
 from plexus.gnn.inference import FULL_BATCH_MAX_NODES, predict
 from plexus.gnn.models import make_gnn
 from plexus.gnn.train import full_batch_step, mini_batch_epoch
-from plexus.graph.node_splits import NodeSplit, split_nodes
+from plexus.graph.node_splits import NodeSplit, given_split, split_nodes
 from plexus.result import Result
 from plexus.sampling.neighbors import NeighborSampler, neighbor_batches
 from plexus.train.pseudo_labels import Targets, build_targets, mixed_loss
@@ -140,7 +140,7 @@ def fit(cfg: GNNConfig, x: torch.Tensor, edge_index: torch.Tensor, targets: Targ
 
 @dataclass
 class SplitConfig:
-    kind: Literal["supervised", "semi"] = "supervised"
+    kind: Literal["supervised", "semi", "given"] = "supervised"  # given: the dataset's own masks
     train_ratio: float = 0.6
     val_ratio: float = 0.2
     per_class: int = 20
@@ -148,7 +148,10 @@ class SplitConfig:
     num_test: int = 1000
 
 
-def node_split(cfg: SplitConfig, y: torch.Tensor, seed: int) -> NodeSplit:
+def node_split(cfg: SplitConfig, data, y: torch.Tensor, seed: int) -> NodeSplit:
+    """Seed `seed`'s split; the `given` split is the dataset's own, the same for every seed."""
+    if cfg.kind == "given":
+        return given_split(data)
     return split_nodes(y, cfg.kind, seed, train_ratio=cfg.train_ratio, val_ratio=cfg.val_ratio,
                        per_class=cfg.per_class, num_val=cfg.num_val, num_test=cfg.num_test)
 
@@ -210,7 +213,7 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
     t_all = time.perf_counter()
     for i in range(cfg.seeds):
         seed = cfg.seed + i
-        split = node_split(cfg.split, y, seed)
+        split = node_split(cfg.split, data, y, seed)
         gen = torch.Generator().manual_seed(seed)
         targets = build_targets(split.train, y[split.train], num_classes)
         out = fit(cfg.model, x, data.edge_index, targets, 0.0, split.val, y[split.val], num_classes, gen)
