@@ -10,9 +10,12 @@ is that stage's. Every row is an ordinary run in a worker process (`plexus.bench
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 SPLITS = ("semi", "supervised")
+BASELINES = ("GCN on TF-IDF", "MLP on frozen MiniLM", "GCN on frozen MiniLM")
 # The semi-supervised split has 120 gold nodes: more LM passes over them, more pseudo-labels
 # per step (8 x #gold) and a second EM iteration; the supervised split runs the defaults.
 GLEM_SPLIT = {"semi": ["lm.pretrain_epochs=10", "pl_ratio=8", "em_iters=2"], "supervised": []}
@@ -36,11 +39,8 @@ def bench(quick: bool = False, quiet: bool = True, out: str = "runs/bench", jobs
     if quick:  # the `quick` preset's LM budget, 2 seeds: a smoke test of the whole table
         seeds = min(seeds, 2)
         glem_extra = ["lm.max_length=64", "lm.pretrain_epochs=1.0", "lm.em_epochs=0.5"] + glem_extra
-    baselines = {
-        "GCN on TF-IDF": ["features=tfidf", "model.kind=gcn"],
-        "MLP on frozen MiniLM": ["features=lm", "model.kind=mlp"],
-        "GCN on frozen MiniLM": ["features=lm", "model.kind=gcn"],
-    }
+    baselines = dict(zip(BASELINES, (["features=tfidf", "model.kind=gcn"], ["features=lm", "model.kind=mlp"],
+                                     ["features=lm", "model.kind=gcn"])))
     rows = {}
     for split in SPLITS:  # GLEM first: the longest rows start first
         rows[("glem", split)] = ("glem", "citeseer-tag",
@@ -49,25 +49,61 @@ def bench(quick: bool = False, quiet: bool = True, out: str = "runs/bench", jobs
         for name, over in baselines.items():
             rows[(name, split)] = ("gnn", "citeseer-tag", [f"seeds={seeds}", f"split.kind={split}"] + over)
     done = run_rows(rows, out, jobs)
+    return table({key: res for key, (res, _) in done.items()}, {key: wall for key, (_, wall) in done.items()})
 
-    table = ["| split | model | val acc | test acc | wall (min) |", "|---|---|---|---|---|"]
-    for split in SPLITS:
-        for name in baselines:
-            res, wall = done[(name, split)]
-            m = res["metrics"]
-            table.append(f"| {split} | {name} | {_cell(m, 'val_acc')} | {_cell(m, 'test_acc')} | {wall / 60:.1f} |")
-        res, wall = done[("glem", split)]
+
+def _baseline_name(res: dict[str, Any]) -> str:
+    """Which baseline row a `gnn` result is, from its protocol string."""
+    proto = res["protocol"]
+    model = proto.split(" ", 1)[0]
+    return ("GCN on TF-IDF" if "TF-IDF" in proto else
+            "MLP on frozen MiniLM" if model == "MLP" else "GCN on frozen MiniLM")
+
+
+def table_from_run_dirs(paths: list[str | Path]) -> str:
+    """The bench table from finished `glem` / `gnn` run directories (their metrics.json).
+
+    For suites run as separate commands (e.g. resumed after a kill, or with other seeds).
+    Wall times are the runs' own training times.
+    """
+    results, walls = {}, {}
+    for path in paths:
+        res = json.loads((Path(path) / "metrics.json").read_text())
+        split = "semi" if "semi-supervised" in res["protocol"] else "supervised"
         m = res["metrics"]
-        pre_min = _value(m, "seconds_lm_pretrain")[0] * seeds / 60
-        table.append(f"| {split} | Fine-tuned MiniLM (GLEM's lm_pretrain stage) | {_cell(m, 'val_acc_lm_pretrain')} | "
-                     f"{_cell(m, 'test_acc_lm_pretrain')} | {pre_min:.1f} |")
+        if res["method"] == "glem":
+            key = ("glem", split)
+            walls[key] = _value(m, "train_minutes")[0] * m["train_minutes"]["n"] * 60
+        else:
+            key = (_baseline_name(res), split)
+            walls[key] = float(m["wall_time_s"])
+        results[key] = res
+    return table(results, walls)
+
+
+def table(results: dict[tuple[str, str], dict[str, Any]], walls: dict[tuple[str, str], float]) -> str:
+    """Markdown rows per split: the three baselines, the fine-tuned LM, GLEM-LM, GLEM-GNN."""
+    rows = ["| split | model | seeds | val acc | test acc | wall (min) |", "|---|---|---|---|---|---|"]
+    for split in SPLITS:
+        for name in BASELINES:
+            m = results[(name, split)]["metrics"]
+            rows.append(f"| {split} | {name} | {m['test_acc']['n']} | {_cell(m, 'val_acc')} | "
+                        f"{_cell(m, 'test_acc')} | {walls[(name, split)] / 60:.1f} |")
+        m = results[("glem", split)]["metrics"]
+        n = m["test_acc_glem_gnn"]["n"]
+        pre_min = _value(m, "seconds_lm_pretrain")[0] * n / 60
+        rows.append(f"| {split} | Fine-tuned MiniLM (GLEM's lm_pretrain stage) | {n} | "
+                    f"{_cell(m, 'val_acc_lm_pretrain')} | {_cell(m, 'test_acc_lm_pretrain')} | {pre_min:.1f} |")
         for kind, label in (("lm", "GLEM-LM"), ("gnn", "GLEM-GNN")):
-            table.append(f"| {split} | {label} | {_cell(m, f'val_acc_glem_{kind}')} | "
-                         f"{_cell(m, f'test_acc_glem_{kind}')} | {wall / 60:.1f} |")
-    glem_proto = done[("glem", "supervised")][0]["protocol"]
-    table += ["", f"citeseer-tag (3,186 papers, 6 classes), accuracy in %, mean ± std over {seeds} seeds (seed i draws "
-              f"the same split for every row). Baselines: 2-layer, hidden 256, Adam lr 0.01, weight decay 5e-4, "
-              f"best-validation epoch. GLEM (supervised): {glem_proto}. GLEM semi-supervised adds "
-              f"{', '.join(GLEM_SPLIT['semi'])}. GLEM rows share one run's wall time. "
-              f"The GLEM paper reports no CiteSeer figure (its tables are ogbn-arxiv/products/papers100M)."]
-    return "\n".join(table)
+            rows.append(f"| {split} | {label} | {n} | {_cell(m, f'val_acc_glem_{kind}')} | "
+                        f"{_cell(m, f'test_acc_glem_{kind}')} | {walls[('glem', split)] / 60:.1f} |")
+        rows.append(f"| {split} | GLEM stages (val / test) | {n} | " + "; ".join(
+            f"{k[len('val_acc_'):]} {100 * _value(m, k)[0]:.1f} / {100 * _value(m, 'test_' + k[4:])[0]:.1f}"
+            for k in m if k.startswith("val_acc_") and "glem" not in k) + " | | |")
+    glem_proto = results[("glem", "supervised")]["protocol"]
+    rows += ["", f"citeseer-tag (3,186 papers, 6 classes), accuracy in %, mean ± std over the seeds shown (seed i "
+             f"draws the same split for every row). Baselines: 2-layer, hidden 256, Adam lr 0.01, weight decay 5e-4, "
+             f"best-validation epoch; frozen MiniLM = mean-pooled, 256 tokens. GLEM (supervised): {glem_proto}. "
+             f"GLEM semi-supervised adds {', '.join(GLEM_SPLIT['semi'])}. GLEM rows share one run's wall time. "
+             f"The GLEM paper reports no CiteSeer figure (its tables are ogbn-arxiv/products/papers100M)."]
+    return "\n".join(rows)
