@@ -167,3 +167,29 @@ def test_kill_after_first_checkpoint_then_resume_matches_an_uninterrupted_run(tm
             assert value["mean"] == pytest.approx(theirs["metrics"][key]["mean"], abs=1e-6), key
     ref_loss = [json.loads(x)["loss"] for x in (Path(theirs["run_dir"]) / "history.jsonl").read_text().splitlines()]
     assert [r["loss"] for r in lines] == pytest.approx(ref_loss, rel=1e-5)
+
+
+# ------------------------------------------------------------------------------ presets
+
+PRESETS = sorted((Path(__file__).resolve().parents[2] / "configs" / "pinsage").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.name)
+def test_presets_are_the_defaults_with_the_bench_budget(path):
+    """configs/pinsage/DATASET.yaml is valid, and is what `plexus bench pinsage` runs on DATASET:
+    the defaults plus the bench's budget (ml-1m also spells out the id embedding it needs)."""
+    from dataclasses import asdict
+
+    from plexus.config import apply_dict, load_yaml
+    from plexus.methods.pinsage import Config, check_config
+    from plexus.methods.pinsage_bench import PINSAGE
+
+    values = load_yaml(path)
+    assert values.pop("method") == "pinsage" and values["dataset"] == path.stem
+    cfg = Config()
+    apply_dict(cfg, values, str(path))
+    check_config(cfg)
+    expected = Config(dataset=path.stem, **PINSAGE[path.stem][0])
+    if path.stem == "ml-1m":
+        expected.id_embedding = True  # no item text: the default (None) resolves to on anyway
+    assert asdict(cfg) == asdict(expected)

@@ -61,7 +61,13 @@ EVAL_STREAM = 10**6  # the epoch slot of the fixed evaluation neighbourhoods' ge
 
 @dataclass
 class Config(RecConfig):
-    """The paper's setting, scaled to a 2-core CPU where it names sizes for 3B items."""
+    """The paper's setting, scaled to a 2-core CPU where it names sizes for 3B items.
+
+    Checked on movielens-100k validation hit_rate@10 (one seed, standard error ~0.003;
+    configs/pinsage/movielens-100k.yaml lists the trials): id embeddings next to the text,
+    lr 0.0005 / 0.003, margin 0.3, hard_window [0.01, 0.03] and 30 epochs (no hard negatives)
+    did not beat these defaults (lr 0.003 was clearly worse), so they stay the paper's.
+    """
 
     dataset: str = "movielens-100k"
     # model
