@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,37 +10,13 @@ import pytest
 import torch
 
 from cli_support import plexus_cmd, run_dirs, run_until_file
+from tag_graph import write_graph
 from plexus.errors import ConfigError
 from plexus.methods import glem
 from plexus.runner import build_config, execute
 
-TOPICS = [
-    "query optimization in relational database systems with indexes and joins",
-    "neural networks trained by gradient descent for image recognition",
-    "user interfaces and usability studies of interactive web applications",
-]
 TINY = ["seeds=1", "split.train_ratio=0.5", "split.val_ratio=0.25", "lm.max_length=16", "lm.batch_size=16",
         "lm.pretrain_epochs=1.0", "lm.em_epochs=0.5", "gnn.hidden=16", "gnn.epochs=30", "gnn.patience=30"]
-
-
-def write_graph(folder: Path, n: int = 60) -> tuple[Path, Path]:
-    """n papers in 3 topics; each cites two papers of its own topic and one at random."""
-    gen = torch.Generator().manual_seed(0)
-    labels = torch.arange(n) % 3
-    lines = ["id,text,label"]
-    for i in range(n):
-        words = TOPICS[int(labels[i])].split()
-        pick = torch.randperm(len(words), generator=gen)[:5].tolist()
-        lines.append(f"p{i},\"{' '.join(words[j] for j in pick)} paper {i}\",c{int(labels[i])}")
-    (folder / "nodes.csv").write_text("\n".join(lines) + "\n")
-    edges = ["src,dst"]
-    for i in range(n):
-        same = [j for j in range(n) if labels[j] == labels[i] and j != i]
-        for j in torch.randperm(len(same), generator=gen)[:2].tolist():
-            edges.append(f"p{i},p{same[j]}")
-        edges.append(f"p{i},p{int(torch.randint(n, (1,), generator=gen))}")
-    (folder / "edges.csv").write_text("\n".join(edges) + "\n")
-    return folder / "nodes.csv", folder / "edges.csv"
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from tag_graph import write_graph
 
 from plexus.errors import ConfigError
 from plexus.methods.node_classifier import GNNConfig, fit
@@ -44,8 +45,6 @@ def test_mini_batch_config_needs_a_fanout_per_layer():
 
 
 def test_gnn_method_on_user_tables(tmp_path):
-    from test_glem import write_graph
-
     nodes, edges = write_graph(tmp_path)
     cfg = build_config("gnn", overrides=[f"tables.nodes={nodes}", f"tables.edges={edges}", "features=tfidf",
                                          "seeds=2", "split.train_ratio=0.5", "split.val_ratio=0.25",
