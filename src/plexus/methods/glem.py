@@ -230,7 +230,8 @@ def train_seed(cfg: Config, g: Graph, seed_index: int, run: RunDir, quiet: bool)
         model.load_state_dict(state["lm_state"])
     if state["next"]:
         _log(quiet, f"  seed {seed_index}: resuming at stage {names[state['next']]}")
-    run.keep_history(lambda r: r.get("seed") != seed_index or r.get("stage_index", -1) < state["next"])
+    if distributed.is_main():  # stages a killed run logged after its checkpoint run (and log) again
+        run.keep_history(lambda r: r.get("seed") != seed_index or r.get("stage_index", -1) < state["next"])
     for i in range(state["next"], len(names)):
         name, t0 = names[i], time.perf_counter()
         gen = _stage_generator(seed, i)
