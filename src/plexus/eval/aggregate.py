@@ -22,6 +22,13 @@ def summarize_runs(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     return {k: summarize(r[k] for r in runs) for k in keys}
 
 
+def mean_std(metric: float | dict[str, float]) -> tuple[float, float]:
+    """(mean, std) of a summarised metric; a plain number has std 0."""
+    if isinstance(metric, dict):
+        return metric["mean"], metric["std"]
+    return float(metric), 0.0
+
+
 def fmt(metric: float | dict[str, float], scale: float = 100.0, spread: str = "std") -> str:
     """`91.4 ± 0.3` (scaled to percent by default)."""
     if isinstance(metric, dict):

@@ -14,21 +14,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from plexus.eval.aggregate import fmt, mean_std
+
 SPLITS = ("semi", "supervised")
 BASELINES = ("GCN on TF-IDF", "MLP on frozen MiniLM", "GCN on frozen MiniLM")
 # The semi-supervised split has 120 gold nodes: more LM passes over them, more pseudo-labels
 # per step (8 x #gold) and a second EM iteration; the supervised split runs the defaults.
 GLEM_SPLIT = {"semi": ["lm.pretrain_epochs=10", "pl_ratio=8", "em_iters=2"], "supervised": []}
-
-
-def _value(m: dict[str, Any], key: str) -> tuple[float, float]:
-    v = m[key]
-    return (v["mean"], v["std"]) if isinstance(v, dict) else (float(v), 0.0)
-
-
-def _cell(m: dict[str, Any], key: str) -> str:
-    mean, std = _value(m, key)
-    return f"{100 * mean:.1f} ± {100 * std:.1f}"
 
 
 def bench(quick: bool = False, quiet: bool = True, out: str = "runs/bench", jobs: int | None = None,
@@ -73,7 +65,7 @@ def table_from_run_dirs(paths: list[str | Path]) -> str:
         m = res["metrics"]
         if res["method"] == "glem":
             key = ("glem", split)
-            walls[key] = _value(m, "train_minutes")[0] * m["train_minutes"]["n"] * 60
+            walls[key] = mean_std(m["train_minutes"])[0] * m["train_minutes"]["n"] * 60
         else:
             key = (_baseline_name(res), split)
             walls[key] = float(m["wall_time_s"])
@@ -87,18 +79,18 @@ def table(results: dict[tuple[str, str], dict[str, Any]], walls: dict[tuple[str,
     for split in SPLITS:
         for name in BASELINES:
             m = results[(name, split)]["metrics"]
-            rows.append(f"| {split} | {name} | {m['test_acc']['n']} | {_cell(m, 'val_acc')} | "
-                        f"{_cell(m, 'test_acc')} | {walls[(name, split)] / 60:.1f} |")
+            rows.append(f"| {split} | {name} | {m['test_acc']['n']} | {fmt(m['val_acc'])} | "
+                        f"{fmt(m['test_acc'])} | {walls[(name, split)] / 60:.1f} |")
         m = results[("glem", split)]["metrics"]
         n = m["test_acc_glem_gnn"]["n"]
-        pre_min = _value(m, "seconds_lm_pretrain")[0] * n / 60
+        pre_min = mean_std(m["seconds_lm_pretrain"])[0] * n / 60
         rows.append(f"| {split} | Fine-tuned MiniLM (GLEM's lm_pretrain stage) | {n} | "
-                    f"{_cell(m, 'val_acc_lm_pretrain')} | {_cell(m, 'test_acc_lm_pretrain')} | {pre_min:.1f} |")
+                    f"{fmt(m['val_acc_lm_pretrain'])} | {fmt(m['test_acc_lm_pretrain'])} | {pre_min:.1f} |")
         for kind, label in (("lm", "GLEM-LM"), ("gnn", "GLEM-GNN")):
-            rows.append(f"| {split} | {label} | {n} | {_cell(m, f'val_acc_glem_{kind}')} | "
-                        f"{_cell(m, f'test_acc_glem_{kind}')} | {walls[('glem', split)] / 60:.1f} |")
+            rows.append(f"| {split} | {label} | {n} | {fmt(m[f'val_acc_glem_{kind}'])} | "
+                        f"{fmt(m[f'test_acc_glem_{kind}'])} | {walls[('glem', split)] / 60:.1f} |")
         rows.append(f"| {split} | GLEM stages (val / test) | {n} | " + "; ".join(
-            f"{k[len('val_acc_'):]} {100 * _value(m, k)[0]:.1f} / {100 * _value(m, 'test_' + k[4:])[0]:.1f}"
+            f"{k[len('val_acc_'):]} {100 * mean_std(m[k])[0]:.1f} / {100 * mean_std(m['test_' + k[4:]])[0]:.1f}"
             for k in m if k.startswith("val_acc_") and "glem" not in k) + " | | |")
     glem_proto = results[("glem", "supervised")]["protocol"]
     rows += ["", f"citeseer-tag (3,186 papers, 6 classes), accuracy in %, mean ± std over the seeds shown (seed i "

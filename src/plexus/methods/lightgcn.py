@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from plexus.eval.aggregate import mean_std
 from plexus.methods.bpr import BPRConfig, InteractionSplit, ModelSpec, run_bpr
 from plexus.nn.sparse import SparseOperator
 from plexus.result import Result
@@ -237,8 +238,7 @@ def bench(quick: bool = False, quiet: bool = True, out: str = "runs/bench", jobs
         m = res["metrics"]
 
         def val(key):
-            v = m[key]
-            return v["mean"] if isinstance(v, dict) else v
+            return mean_std(m[key])[0]
 
         epochs = "-" if method == "pop" else f"{val('best_epoch'):.0f} / {val('epochs_run'):.0f}"
         paper = PAPER.get((dataset, method))
