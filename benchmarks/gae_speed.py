@@ -4,7 +4,7 @@ The peer is Kipf's model and loss written with stock PyG pieces: two `GCNConv` l
 (no bias, cached normalisation) inside `torch_geometric.nn.VGAE`, and the weighted
 full-adjacency BCE as `F.binary_cross_entropy_with_logits` on the dense N x N logits.
 Plexus uses a fixed CSR operator for A_hat and sparse features, and the blockwise
-symmetric loss with a hand-written gradient (`plexus.methods.gae`). Same data, split,
+symmetric loss with a hand-written gradient (`plexus.methods.gae.algorithm`). Same data, split,
 initial weights' shapes, optimiser and thread count. Prints a markdown table.
 
     python benchmarks/gae_speed.py [--threads 1] [--epochs 30]
@@ -22,7 +22,7 @@ from torch_geometric.nn import GCNConv, VGAE
 
 from plexus.datasets import load_dataset
 from plexus.graph.splits import split_edges
-from plexus.methods import gae
+from plexus.methods.gae import algorithm as gae
 
 
 class PygEncoder(nn.Module):

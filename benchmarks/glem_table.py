@@ -8,7 +8,7 @@ Give one finished `glem` run per split and the three `gnn` baseline runs per spl
 
 import sys
 
-from plexus.methods.glem_bench import table_from_run_dirs
+from plexus.methods.glem.bench import table_from_run_dirs
 
 if __name__ == "__main__":
     print(table_from_run_dirs(sys.argv[1:]))

@@ -14,7 +14,7 @@ official code does:
   (LGConv then runs a sparse matmul);
 - `plexus-autograd`: Plexus's fixed CSR operator (`SparseOperator`) with plain autograd;
 - `plexus`: what `plexus run lightgcn` trains with: the CSR operator, the last layer only for the
-  batch's rows and a hand-written Horner backward (`plexus.methods.lightgcn._LayerMeanRows`):
+  batch's rows and a hand-written Horner backward (`plexus.methods.recommenders.lightgcn._LayerMeanRows`):
   2(K-1) full sparse products per step instead of 2K.
 
 An epoch is ceil(#train / batch) batches (the official sampler draws #train triples). On 2 CPU
@@ -38,8 +38,10 @@ import torch
 from torch_geometric.nn.models import LightGCN as PygLightGCN
 
 from plexus.eval.ranking import full_ranking_metrics
-from plexus.methods import lightgcn
-from plexus.methods.bpr import TripleSampler, bpr_loss, load_split, make_optimizer, train_epoch
+from plexus.methods.recommenders import lightgcn
+from plexus.methods.recommenders.bpr import TripleSampler, bpr_loss, train_epoch
+from plexus.methods.recommenders.data import load_split
+from plexus.train.optim import make_optimizer
 
 warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
 

@@ -14,7 +14,7 @@ import yaml
 
 from plexus.config import field_names, load_yaml, parse_override, save_yaml, set_key, to_dict
 from plexus.errors import ConfigError
-from plexus.methods.gae import Config
+from plexus.methods.gae.algorithm import Config
 from plexus.registry import get_method, method_names
 from plexus.runner import build_config
 

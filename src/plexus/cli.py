@@ -47,6 +47,10 @@ def run(
     overrides: Optional[List[str]] = typer.Argument(None, help="Config overrides key=value, e.g. seeds=10 lr=0.005."),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="A dataset name (see `plexus datasets list`)."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="A YAML config (e.g. configs/vgae/cora.yaml)."),
+    inputs: Optional[List[str]] = typer.Option(None, "--input", "-i", help="Your own data: KIND=PATH, e.g. "
+                                               "nodes=papers.csv, edges=cites.csv, interactions=log.csv, "
+                                               "triples=kg.tsv, molecules=start.csv; columns are overrides "
+                                               "(tables.text_col=abstract). Repeatable."),
     nodes: Optional[Path] = typer.Option(None, "--nodes", help="Your node table (.csv/.tsv/.parquet)."),
     edges: Optional[Path] = typer.Option(None, "--edges", help="Your edge table (.csv/.tsv/.parquet)."),
     id_col: Optional[str] = typer.Option(None, "--id-col", help="Node id column [id]."),
@@ -66,22 +70,23 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON line at the end."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ):
-    """Run METHOD on a dataset or on your own tables, writing a run directory.
+    """Run METHOD on a dataset or on your own files (--input KIND=PATH), writing a run directory.
 
-    Graph methods read --nodes/--edges; recommenders read --interactions."""
+    --nodes/--edges/--interactions are the older spellings of --input nodes=/edges=/interactions=."""
     from plexus.runner import build_config, execute
 
-    table_opts = {"tables.nodes": nodes and str(nodes), "tables.edges": edges and str(edges),
-                  "tables.id_col": id_col, "tables.text_col": text_col, "tables.label_col": label_col,
-                  "tables.src_col": src_col, "tables.dst_col": dst_col,
-                  "interactions.path": interactions and str(interactions), "interactions.user_col": user_col,
+    aliases = [f"{kind}={path}" for kind, path in (("nodes", nodes), ("edges", edges), ("interactions", interactions))
+               if path is not None]
+    table_opts = {"tables.id_col": id_col, "tables.text_col": text_col, "tables.label_col": label_col,
+                  "tables.src_col": src_col, "tables.dst_col": dst_col, "interactions.user_col": user_col,
                   "interactions.item_col": item_col, "interactions.rating_col": rating_col,
                   "interactions.time_col": time_col, "interactions.min_rating": min_rating,
                   "data_dir": data_dir and str(data_dir)}
     if resume:
         cfg = build_config(method, config_file=resume / "config.yaml", overrides=overrides)
     else:
-        cfg = build_config(method, dataset=dataset, config_file=config, overrides=overrides, **table_opts)
+        cfg = build_config(method, dataset=dataset, config_file=config, overrides=overrides,
+                           inputs=aliases + list(inputs or []), **table_opts)
     if not quiet:
         typer.echo(f"plexus run {method} on {cfg.dataset}", err=True)
     t0 = time.perf_counter()
@@ -124,11 +129,11 @@ def bench(
     """Run METHOD's reproduction suite and print a markdown table beside the paper's."""
     from plexus.registry import get_method
 
-    spec = get_method(method)
-    if spec.bench is None:
+    bench_fn = get_method(method).bench_fn()
+    if bench_fn is None:
         raise PlexusError(f"{method} has no reproduction suite yet.")
     t0 = time.perf_counter()
-    table = spec.bench(quick=quick, quiet=True, out=str(out), jobs=jobs)
+    table = bench_fn(quick=quick, quiet=True, out=str(out), jobs=jobs)
     typer.echo(table)
     typer.echo(f"\nTotal wall time: {time.perf_counter() - t0:.0f} s")
 
@@ -205,7 +210,7 @@ def embed(
         if run_dir is None or new_items is None or dataset is not None:
             raise PlexusError("inductive embedding takes RUN_DIR and --new-items (and optionally "
                               "--new-interactions), not --dataset.")
-        from plexus.methods.pinsage_inductive import embed_new_items
+        from plexus.methods.pinsage.inductive import embed_new_items
 
         summary = embed_new_items(run_dir, new_items, new_interactions, item_col=item_col, text_col=text_col,
                                   user_col=user_col, out=out)

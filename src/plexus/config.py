@@ -17,7 +17,6 @@ from typing import Any
 
 import yaml
 
-from plexus.datasets.source import TablesConfig
 from plexus.errors import ConfigError
 
 
@@ -25,12 +24,11 @@ from plexus.errors import ConfigError
 class BaseConfig:
     """Fields every method shares."""
 
-    dataset: str = ""  # a registered dataset name, or "tables" for --nodes/--edges
+    dataset: str = ""  # a registered dataset name (the user's own files: see plexus.inputs)
     data_dir: str | None = None  # searched before $PLEXUS_DATA (see plexus.datasets)
     seeds: int = 1  # independent runs; metrics report mean ± std/se over them
     seed: int = 0  # the first seed; run i uses seed + i
     device: str = "cpu"
-    tables: TablesConfig = dataclasses.field(default_factory=TablesConfig)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

@@ -1,54 +1,44 @@
-"""Method name -> (config factory, run function, reproduction suite)."""
+"""Method name -> `MethodSpec`, found by walking the `plexus.methods` packages.
+
+Each package lists its methods in `METHODS` in its light `__init__.py`; nothing heavy is
+imported until a method is run (`spec.make_config()`, `spec.run`), so `plexus --help` and
+`plexus datasets list` start fast. Imports go one way: cli -> runner -> registry -> methods.
+"""
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from typing import Any, Callable
+import functools
+import importlib
+import pkgutil
 
+import plexus.methods
 from plexus.errors import ConfigError
+from plexus.methods.spec import MethodSpec
+
+__all__ = ["MethodSpec", "get_method", "method_names", "all_methods"]
 
 
-@dataclass(frozen=True)
-class MethodSpec:
-    name: str
-    make_config: Callable[[], Any]  # a Config with the paper's defaults
-    run: Callable[..., Any]  # run(cfg, run_dir, quiet=False) -> Result
-    paper: str
-    task: str
-    bench: Callable[..., Any] | None = None  # bench(quick, quiet, out, jobs) -> markdown table
-    distributed: bool = False  # runs under torchrun (rank 0 owns the run directory)
-
-
-def _methods() -> dict[str, MethodSpec]:
-    from plexus.methods import gae, glem, glem_bench, lightgcn, mf, node_classifier, pinsage, pinsage_bench, popularity
-
-    return {
-        "gae": MethodSpec("gae", lambda: gae.Config(variational=False), gae.run,
-                          "Kipf & Welling 2016", "link prediction", gae.bench),
-        "vgae": MethodSpec("vgae", lambda: gae.Config(variational=True), gae.run,
-                           "Kipf & Welling 2016", "link prediction", gae.bench),
-        "glem": MethodSpec("glem", glem.Config, glem.run, "Zhao et al., ICLR 2023",
-                           "node classification (LM + GNN variational EM)", glem_bench.bench, distributed=True),
-        "gnn": MethodSpec("gnn", node_classifier.Config, node_classifier.run, "Kipf & Welling 2017 (GCN) et al.",
-                          "node classification (GNN/MLP on fixed features)", glem_bench.bench),
-        "lightgcn": MethodSpec("lightgcn", lightgcn.Config, lightgcn.run, "He et al., SIGIR 2020",
-                               "recommendation (collaborative filtering)", lightgcn.bench),
-        "mf": MethodSpec("mf", mf.Config, mf.run, "Rendle et al., UAI 2009 (BPR)",
-                         "recommendation (collaborative filtering)", lightgcn.bench),
-        "pinsage": MethodSpec("pinsage", pinsage.Config, pinsage.run, "Ying et al., KDD 2018",
-                              "recommendation (item-to-item retrieval)", pinsage_bench.bench),
-        "pop": MethodSpec("pop", popularity.Config, popularity.run, "most-popular baseline",
-                          "recommendation (collaborative filtering)", lightgcn.bench),
-    }
+@functools.cache
+def all_methods() -> dict[str, MethodSpec]:
+    found: dict[str, MethodSpec] = {}
+    for info in pkgutil.iter_modules(plexus.methods.__path__):
+        if not info.ispkg:
+            continue
+        package = importlib.import_module(f"plexus.methods.{info.name}")
+        for spec in getattr(package, "METHODS", []):
+            if spec.name in found:
+                raise RuntimeError(f"method {spec.name!r} is declared twice ({found[spec.name].module}, {spec.module})")
+            found[spec.name] = spec
+    return found
 
 
 def method_names() -> list[str]:
-    return sorted(_methods())
+    return sorted(all_methods())
 
 
 def get_method(name: str) -> MethodSpec:
-    methods = _methods()
+    methods = all_methods()
     if name not in methods:
         close = difflib.get_close_matches(name, methods, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""

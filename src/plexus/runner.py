@@ -16,6 +16,7 @@ from typing import Any
 from plexus.atomic import TEMP_PREFIX
 from plexus.config import apply_dict, load_yaml, parse_override, set_key
 from plexus.errors import ConfigError, PlexusError
+from plexus.inputs import given_input, input_settings
 from plexus.registry import get_method, method_names
 from plexus.train import distributed
 from plexus.result import Result
@@ -27,9 +28,11 @@ def build_config(
     dataset: str | None = None,
     config_file: str | Path | None = None,
     overrides: list[str] | None = None,
+    inputs: list[str] | None = None,
     **fields: Any,
 ) -> Any:
-    """Defaults, then the YAML file, then `fields` (CLI options), then `key=value` overrides."""
+    """Defaults, then the YAML file, then `inputs` (`KIND=PATH`, see plexus.inputs) and `fields`
+    (CLI options), then `key=value` overrides."""
     spec = get_method(method)
     cfg = spec.make_config()
     if config_file:
@@ -40,13 +43,15 @@ def build_config(
         apply_dict(cfg, values, source=str(config_file))
     if dataset:
         cfg.dataset = dataset
+    for key, value in input_settings(method, spec.inputs, inputs or []).items():
+        set_key(cfg, key, value, source="--input")
     for key, value in fields.items():
         if value is not None:
             set_key(cfg, key, value, source="option")
     for text in overrides or []:
         key, value = parse_override(text)
         set_key(cfg, key, value, source=f"override {text!r}")
-    user_file = getattr(cfg.tables, "nodes", None) or getattr(getattr(cfg, "interactions", None), "path", None)
+    user_file = given_input(cfg, spec.inputs)
     if user_file and not dataset and cfg.dataset == spec.make_config().dataset:
         cfg.dataset = Path(user_file).stem  # the user's own data is named after its file
     return cfg

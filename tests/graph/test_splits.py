@@ -12,7 +12,7 @@ import torch
 
 from plexus.datasets import load_dataset
 from plexus.graph.splits import LinkSplit, sample_non_edges, split_edges, undirected_pairs
-from plexus.methods.gae import normalized_adjacency
+from plexus.methods.gae.algorithm import normalized_adjacency
 
 
 def pair_set(edge_index: torch.Tensor) -> set[tuple[int, int]]:

@@ -139,7 +139,7 @@ def test_log_history_keep_history(tmp_path):
 
 
 def test_write_metrics_and_config(tmp_path):
-    from plexus.methods.gae import Config
+    from plexus.methods.gae.algorithm import Config
 
     run = RunDir.create(tmp_path, "gae", "cora")
     run.write_metrics({"metrics": {"test_auc": 0.9}})

@@ -19,6 +19,7 @@ from torch_geometric.data import HeteroData
 from plexus.datasets import (
     citeseer_tag,
     ddi,
+    decagon,
     interactions,
     knowledge_graphs as kg,
     molecules,
@@ -377,6 +378,55 @@ register_dataset(DatasetInfo(
                 "b2257cc4a528a1d270ba7288067524ac37dc691ee7f5fb5b1a2f86558825d6d9"),
         }),
     },
+))
+
+
+SNAP_DECAGON = "http://snap.stanford.edu/decagon"
+# No sha256 pinned: the SNAP archives could not be downloaded where this entry was written
+# (no internet; the shared folder holds only the targets file, with an edited header).
+register_dataset(DatasetInfo(
+    name="decagon",
+    task="multi-relational link prediction (polypharmacy side effects)",
+    dirname="decagon",
+    files=decagon.FILES,
+    loader=decagon.load_snap_decagon,
+    size="645 drugs, 19,081 proteins, 1,317 side effects, 4,649,441 drug–drug–side-effect rows, "
+         "715,612 PPI, 18,690 drug–target edges (SNAP's counts; not verified here)",
+    source="Zitnik, Agrawal & Leskovec, Bioinformatics 2018 (Decagon); SNAP BioData "
+           "(snap.stanford.edu/decagon), from TWOSIDES/OFFSIDES/SIDER, BioGRID/STRING, STITCH",
+    licence="SNAP BioData terms (research use; cite the paper)",
+    description="Drug–drug combinations with polypharmacy side effects, protein–protein and "
+                "drug–target edges, single-drug side effects. Returns HeteroData (drug, protein; "
+                "('drug','interacts','drug') edge_index/edge_type, ppi, targets, mono_index).",
+    fetch_urls={name: source(f"{SNAP_DECAGON}/{name[:-len('.csv.gz')]}.tar.gz", member=name[:-3])
+                for name in decagon.FILES},
+))
+register_dataset(DatasetInfo(
+    name="decagon-targets",
+    task="drug–target edges (side information for drug–drug models)",
+    dirname="decagon_partial",
+    files=decagon.TARGETS_ONLY_FILES,
+    loader=decagon.load_decagon_targets,
+    size="18,690 drug–protein pairs, 284 STITCH drugs, 3,648 genes",
+    source="Zitnik, Agrawal & Leskovec, Bioinformatics 2018; SNAP BioData (shared copy from "
+           "github.com/HuaYy1/DecagonGraph @ 25a5045, header restored)",
+    licence="MIT (HuaYy1/DecagonGraph, from mims-harvard/decagon); SNAP BioData terms",
+    description="Decagon's drug–target file alone. Returns (STITCH ids, Entrez gene ids).",
+    fetch_urls={decagon.TARGETS_ONLY_FILES[0]: source(f"{SNAP_DECAGON}/bio-decagon-targets.tar.gz",
+                                                      member="bio-decagon-targets.csv")},
+))
+KNOWDDI = f"{GITHUB}/LARS-research/KnowDDI/bcd04dfcec750bd2acc30b42685e64550b050c69/raw_data/BioSNAP"
+register_dataset(DatasetInfo(
+    name="twosides-cid-map",
+    task="drug id mapping (STITCH CID -> DrugBank id, SMILES)",
+    dirname="twosides_decagon200_valid",
+    files=decagon.CID_MAP_FILES,
+    loader=decagon.load_cid_map,
+    size="604 Decagon/TWOSIDES drugs (335 with a DrugBank id)",
+    source="Yu et al., SumGNN 2021; Wang et al., KnowDDI 2024 (github.com/LARS-research/KnowDDI @ bcd04df)",
+    licence="no licence file in SumGNN or KnowDDI",
+    description="id2drug.json of the TWOSIDES-200 preprocessing. Returns CidMap(cid, drugbank, smiles).",
+    fetch_urls={"id2drug.json.gz": source(f"{KNOWDDI}/id2drug.json")},
 ))
 
 

@@ -7,8 +7,9 @@ with a fragment (never sent to the server) saying what to do with it, in the sty
     https://raw.githubusercontent.com/org/repo/<commit>/data/train.tsv#sha256=<hex>
     https://files.grouplens.org/datasets/movielens/ml-100k.zip#member=ml-100k/u.data&sha256=<hex>
 
-* `member`: take this member of the zip archive at the URL (an archive is downloaded once
-  however many members are taken from it);
+* `member`: take this member of the zip archive (or, for a URL ending in `.tar.gz`/`.tgz`,
+  the gzipped tar archive) at the URL (an archive is downloaded once however many members
+  are taken from it);
 * `sha256`: checksum of the upstream bytes (the file, or the archive member uncompressed),
   verified before anything is written;
 * a target ending in `.gz` whose source does not is gzipped on the way, because the loaders
@@ -27,6 +28,7 @@ import hashlib
 import http.client
 import os
 import shutil
+import tarfile
 import tempfile
 import urllib.error
 import urllib.request
@@ -177,7 +179,7 @@ def _materialise(raw: Path, spec: FetchSpec, url: str, target: Path) -> None:
             while chunk := src.read(CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
-    except (zipfile.BadZipFile, EOFError) as e:  # e.g. a bad CRC inside the archive
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as e:  # e.g. a bad CRC inside the archive
         raise PlexusError(f"The archive {url} is corrupt ({e}).") from None
     if spec.sha256 and digest.hexdigest() != spec.sha256.lower():
         raise PlexusError(
@@ -193,6 +195,21 @@ def _open_upstream(raw: Path, member: str | None, url: str) -> Iterator[IO[bytes
     if member is None:
         with open(raw, "rb") as f:
             yield f
+        return
+    if urlsplit(url).path.endswith((".tar.gz", ".tgz")):
+        try:
+            archive = tarfile.open(raw, "r:gz")
+        except (tarfile.TarError, OSError, EOFError):
+            raise PlexusError(f"{url} is not a gzipped tar archive (wanted its member {member}).") from None
+        with archive:
+            try:
+                f = archive.extractfile(member)
+            except KeyError:
+                f = None
+            if f is None:
+                raise PlexusError(f"The archive {url} has no file member {member}.") from None
+            with f:
+                yield f
         return
     try:
         archive = zipfile.ZipFile(raw)

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from plexus.datasets.registry import load_dataset
-
-
-@dataclass
-class TablesConfig:
-    """The user's own node and edge tables (`--nodes/--edges`); see plexus.graph.tables."""
-
-    nodes: str | None = None
-    edges: str | None = None
-    id_col: str = "id"
-    text_col: str = "text"
-    label_col: str = "label"
-    src_col: str = "src"
-    dst_col: str = "dst"
+from plexus.inputs import TablesConfig
 
 
 def load_graph(dataset: str, data_dir: str | None, tables: TablesConfig) -> Any:
@@ -28,7 +15,7 @@ def load_graph(dataset: str, data_dir: str | None, tables: TablesConfig) -> Any:
         from plexus.graph.tables import read_graph_tables
 
         if not (tables.nodes and tables.edges):
-            raise ConfigError("--nodes and --edges must be given together.")
+            raise ConfigError("a node table and an edge table go together: give both --input nodes=FILE and --input edges=FILE (or --nodes/--edges).")
         return read_graph_tables(
             tables.nodes,
             tables.edges,

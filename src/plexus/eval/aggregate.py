@@ -34,3 +34,13 @@ def fmt(metric: float | dict[str, float], scale: float = 100.0, spread: str = "s
     if isinstance(metric, dict):
         return f"{metric['mean'] * scale:.1f} ± {metric[spread] * scale:.1f}"
     return f"{metric * scale:.1f}"
+
+
+def summarize_seeds(records: list[dict], select_key: str, wall: float) -> tuple[dict, int]:
+    """Metrics over the seeds' records (`record["metrics"]`, mean ± std/se) plus the wall time,
+    and the index of the seed whose `select_key` (a validation metric) is best: the one a run
+    exports."""
+    metrics: dict = summarize_runs([r["metrics"] for r in records])
+    metrics["wall_time_s"] = wall
+    scores = [r["metrics"][select_key] for r in records]
+    return metrics, max(range(len(scores)), key=lambda i: (scores[i], -i))

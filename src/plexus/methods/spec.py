@@ -48,3 +48,16 @@ class MethodSpec:
             return None
         module, name = self.bench.split(":")
         return getattr(importlib.import_module(module), name)
+
+
+def lazy_attributes(sources: dict[str, str]) -> Callable[[str], Any]:
+    """A module `__getattr__` (PEP 562) importing `name` from `sources[name]` on first use, so
+    `from plexus.methods.pinsage.algorithm import Config` works while `import plexus.methods.pinsage`
+    stays light."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in sources:
+            raise AttributeError(name)
+        return getattr(importlib.import_module(sources[name]), name)
+
+    return __getattr__

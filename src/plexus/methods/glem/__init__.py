@@ -1,0 +1,17 @@
+"""GLEM (Zhao et al., "Learning on Large-scale Text-attributed Graphs via Variational
+Inference", ICLR 2023): an LM and a GNN trained in turns by variational EM.
+
+    algorithm.py  the stages: pretraining, E-steps (LM) and M-steps (GNN), selection, resume
+    bench.py      `plexus bench glem`: GLEM beside the baselines it builds on
+"""
+
+from plexus.methods.spec import MethodSpec, lazy_attributes
+
+METHODS = [
+    MethodSpec("glem", "plexus.methods.glem.algorithm", "Zhao et al., ICLR 2023",
+               "node classification (LM + GNN variational EM)", ("nodes", "edges"),
+               "plexus.methods.glem.bench:bench", distributed=True),
+]
+
+__getattr__ = lazy_attributes({"Config": "plexus.methods.glem.algorithm", "run": "plexus.methods.glem.algorithm",
+                               "bench": "plexus.methods.glem.bench"})
