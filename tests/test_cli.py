@@ -50,6 +50,11 @@ def cli(tmp_path_factory, request) -> dict[str, Done]:
         "unknown_dataset": (["run", "gae", "--dataset", "coraa"], {}),
         "bad_edges": (["run", "gae", "--nodes", str(good_nodes), "--edges", str(bad_edges)], {}),
         "info": (["datasets", "info", "cora"], {}),
+        # the generic input mechanism: the same tables through --input, and its misuses
+        "input_bad_edges": (["run", "gae", "--input", f"nodes={good_nodes}", "--input", f"edges={bad_edges}"], {}),
+        "input_wrong_kind": (["run", "lightgcn", "--input", f"nodes={good_nodes}"], {}),
+        "input_unknown_kind": (["run", "gae", "--input", f"node={good_nodes}"], {}),
+        "methods": (["methods"], {}),
     }
     if shared is not None:
         commands["list"] = (["datasets", "list"], {"PLEXUS_DATA": str(shared)})
@@ -68,6 +73,7 @@ def cli(tmp_path_factory, request) -> dict[str, Done]:
         stdout, stderr = proc.communicate(timeout=600)
         results[name] = Done(full, proc.returncode, stdout, stderr, out)
     results["bad_edges"].files = {"edges": bad_edges, "nodes": good_nodes}
+    results["input_bad_edges"].files = {"edges": bad_edges, "nodes": good_nodes}
     return results
 
 
@@ -155,3 +161,31 @@ def test_datasets_info_cora(cli):
     found = next(line for line in out.splitlines() if line.strip().startswith("found:"))
     assert "no" != found.split(":", 1)[1].strip()
     assert "Data(x=[2708, 1433], edge_index=[2, 10556]" in out
+
+
+# ------------------------------------------------------------------------- inputs
+
+
+def test_input_kind_names_the_bad_file_and_line_like_the_old_flags(cli):
+    old, new = user_error(cli["bad_edges"]), user_error(cli["input_bad_edges"])
+    assert new == old
+    assert "bad_edges.csv" in new and "line 3" in new and "zz" in new
+    assert run_dirs(cli["input_bad_edges"].out) == []
+
+
+def test_input_kind_a_method_does_not_read_is_an_error(cli):
+    msg = user_error(cli["input_wrong_kind"])
+    assert "lightgcn does not read nodes" in msg and "interactions" in msg
+
+
+def test_unknown_input_kind_suggests_the_name(cli):
+    msg = user_error(cli["input_unknown_kind"])
+    assert "unknown input kind 'node'" in msg and "Did you mean 'nodes'?" in msg
+
+
+def test_methods_lists_every_method_with_its_inputs(cli):
+    done = cli["methods"]
+    assert done.returncode == 0, done.stderr
+    for name in ("gae", "vgae", "glem", "gnn", "lightgcn", "mf", "pop", "pinsage"):
+        assert name in done.stdout
+    assert "interactions" in done.stdout and "nodes, edges" in done.stdout

@@ -138,6 +138,24 @@ def bench(
     typer.echo(f"\nTotal wall time: {time.perf_counter() - t0:.0f} s")
 
 
+@app.command()
+@user_errors
+def methods():
+    """Every method: its paper, task, the inputs it reads and whether it has a bench."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from plexus.registry import get_method, method_names
+
+    table = Table()
+    for col in ("method", "paper", "task", "inputs (--input KIND=PATH)", "bench"):
+        table.add_column(col)
+    for name in method_names():
+        spec = get_method(name)
+        table.add_row(name, spec.paper, spec.task, ", ".join(spec.inputs) or "-", "yes" if spec.bench else "-")
+    Console(width=200).print(table)
+
+
 @datasets_app.command("list")
 @user_errors
 def datasets_list(data_dir: Optional[Path] = typer.Option(None, "--data-dir")):

@@ -171,7 +171,7 @@ def test_kill_after_first_checkpoint_then_resume_matches_an_uninterrupted_run(tm
 
 # ------------------------------------------------------------------------------ presets
 
-PRESETS = sorted((Path(__file__).resolve().parents[2] / "configs" / "pinsage").glob("*.yaml"))
+PRESETS = sorted((Path(__file__).resolve().parents[3] / "configs" / "pinsage").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.name)

@@ -210,7 +210,7 @@ def test_kill_after_first_checkpoint_then_resume_matches_an_uninterrupted_run(tm
 
 # ------------------------------------------------------------------------------ presets
 
-PRESETS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*/*.yaml"))
+PRESETS = sorted((Path(__file__).resolve().parents[3] / "configs").glob("*/*.yaml"))
 
 
 @pytest.mark.parametrize("path", [p for p in PRESETS if p.parent.name in ("lightgcn", "mf")], ids=lambda p: p.name)
@@ -232,8 +232,8 @@ def test_gowalla_cpu_preset_is_the_bench_budget():
     from plexus.config import load_yaml
     from plexus.methods.recommenders.bench import BUDGETS, GOWALLA_CPU
 
-    preset = load_yaml(Path(__file__).resolve().parents[2] / "configs" / "lightgcn" / "gowalla-cpu.yaml")
+    preset = load_yaml(Path(__file__).resolve().parents[3] / "configs" / "lightgcn" / "gowalla-cpu.yaml")
     assert {k: preset[k] for k in GOWALLA_CPU} == GOWALLA_CPU
     assert BUDGETS["gowalla"][0] is GOWALLA_CPU
-    paper = load_yaml(Path(__file__).resolve().parents[2] / "configs" / "lightgcn" / "gowalla.yaml")
+    paper = load_yaml(Path(__file__).resolve().parents[3] / "configs" / "lightgcn" / "gowalla.yaml")
     assert (paper["epochs"], paper["layers"], paper["patience"]) == (1000, 3, 50)
