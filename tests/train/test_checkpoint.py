@@ -146,3 +146,41 @@ def test_write_metrics_and_config(tmp_path):
     assert json.loads((run.path / "metrics.json").read_text()) == {"metrics": {"test_auc": 0.9}}
     run.write_config(Config(epochs=3))
     assert "epochs: 3" in (run.path / "config.yaml").read_text()
+
+
+class RunsCode:
+    """Unpickling this would call print (any callable would do: os.system, ...)."""
+
+    def __reduce__(self):
+        return (print, ("code ran while loading",))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, capsys):
+    from plexus.errors import InputError
+
+    path = tmp_path / "evil.pt"
+    torch.save({"epoch": 1, "payload": RunsCode()}, path)  # written by someone else, not save_checkpoint
+    with pytest.raises(InputError, match="refused to load"):
+        load_checkpoint(path)
+    assert "code ran" not in capsys.readouterr().out
+
+
+def test_numpy_values_are_saved_as_plain_data(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "ck.pt"
+    save_checkpoint(path, {"auc": np.float64(0.9), "rng": np.random.get_state(), "a": np.arange(3)})
+    back = load_checkpoint(path)
+    assert back["auc"] == 0.9 and isinstance(back["auc"], float)
+    assert torch.equal(back["a"], torch.arange(3))
+    np.random.set_state((back["rng"][0], np.asarray(back["rng"][1], dtype=np.uint32), *back["rng"][2:]))
+
+
+def test_a_truncated_checkpoint_is_a_clear_error(tmp_path):
+    from plexus.errors import InputError
+
+    path = tmp_path / "ck.pt"
+    save_checkpoint(path, {"w": torch.ones(1000)})
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(InputError, match="not a readable checkpoint"):
+        load_checkpoint(path)

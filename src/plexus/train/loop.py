@@ -96,7 +96,8 @@ def _rng_state(gens: list[torch.Generator]) -> dict[str, Any]:
 
 def _restore_rng(state: dict[str, Any], gens: list[torch.Generator]) -> None:
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
+    kind, keys, *rest = state["numpy"]  # the checkpoint holds the key array as a tensor
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), *rest))
     random.setstate(state["python"])
     for g, s in zip(gens, state["generators"]):
         g.set_state(s)

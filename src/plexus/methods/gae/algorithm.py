@@ -31,7 +31,7 @@ from plexus.config import BaseConfig
 from plexus.datasets.source import load_graph
 from plexus.inputs import TablesConfig
 from plexus.errors import ConfigError
-from plexus.eval.aggregate import summarize_runs
+from plexus.eval.aggregate import summarize_seeds
 from plexus.eval.link_prediction import link_metrics
 from plexus.graph.splits import LinkSplit, split_edges
 from plexus.nn.sparse import SparseOperator
@@ -263,17 +263,19 @@ def _train_seed(cfg: Config, data, x, seed_index: int, run: RunDir, quiet: bool)
 
 def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
     method = "vgae" if cfg.variational else "gae"
-    if cfg.seeds < 1:
-        raise ConfigError("seeds must be at least 1.")
+    for key in ("seeds", "epochs", "hidden", "latent", "ckpt_every"):
+        if getattr(cfg, key) < 1:
+            raise ConfigError(f"{key} must be at least 1, got {getattr(cfg, key)}.")
+    if not (0 < cfg.val_ratio < 1 and 0 < cfg.test_ratio < 1 and cfg.val_ratio + cfg.test_ratio < 1):
+        raise ConfigError(f"need 0 < val_ratio, 0 < test_ratio and val_ratio + test_ratio < 1 "
+                          f"(got val_ratio={cfg.val_ratio}, test_ratio={cfg.test_ratio}).")
     data = load_graph(cfg.dataset, cfg.data_dir, cfg.tables)
     x, feature_desc = _features(cfg, data, quiet)
     t0 = time.perf_counter()
     records = [_train_seed(cfg, data, x, i, run_dir, quiet) for i in range(cfg.seeds)]
     wall = time.perf_counter() - t0
 
-    metrics = summarize_runs([r["metrics"] for r in records])
-    metrics["wall_time_s"] = wall
-    best_seed = int(np.argmax([r["metrics"]["val_auc"] for r in records]))
+    metrics, best_seed = summarize_seeds(records, "val_auc", wall)
     emb_path = run_dir.artifacts / "embeddings.npy"
     np.save(emb_path, records[best_seed]["embeddings"].numpy())
     protocol = (
