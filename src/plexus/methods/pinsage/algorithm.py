@@ -15,11 +15,11 @@ Every mechanism of the paper, on the building blocks of `plexus.sampling` and `p
   constrains anything once the scale of the embeddings is fixed;
 - positive pairs: consecutive interactions of the same user at most `time_window` seconds
   apart (the paper: saved to the same board within an hour), or same-user co-engagement
-  when the data has no times (`pinsage_pairs`);
+  when the data has no times (`pairs.py`);
 - max-margin loss with `num_negatives` negatives shared by the batch plus hard negatives
   from a window of personalised-PageRank ranks, with the curriculum: epoch n adds n - 1
   hard negatives per pair, capped at `max_hard_negatives` (0 turns them off: the paper's
-  ablation without hard negatives) (`pinsage_batches`);
+  ablation without hard negatives) (`batches.py`);
 - producer-consumer training: `num_workers` DataLoader workers sample and build batches;
 - layer-wise inference over all items (`layerwise_inference`), then the FAISS export read
   by `plexus similar / recommend / serve`; user vectors are the normalised mean of the
