@@ -55,6 +55,10 @@ def cli(tmp_path_factory, request) -> dict[str, Done]:
         "input_wrong_kind": (["run", "lightgcn", "--input", f"nodes={good_nodes}"], {}),
         "input_unknown_kind": (["run", "gae", "--input", f"node={good_nodes}"], {}),
         "methods": (["methods"], {}),
+        # --resume continues the run's own data and settings: options that change them are refused
+        "resume_dataset": (["run", "vgae", "--resume", str(tmp / "some-run"), "--dataset", "citeseer"], {}),
+        "resume_input": (["run", "gae", "--resume", str(tmp / "some-run"), "--input", f"nodes={good_nodes}"], {}),
+        "help": (["run", "--help"], {}),
     }
     if shared is not None:
         commands["list"] = (["datasets", "list"], {"PLEXUS_DATA": str(shared)})
@@ -189,3 +193,15 @@ def test_methods_lists_every_method_with_its_inputs(cli):
     for name in ("gae", "vgae", "glem", "gnn", "lightgcn", "mf", "pop", "pinsage"):
         assert name in done.stdout
     assert "interactions" in done.stdout and "nodes, edges" in done.stdout
+
+
+def test_resume_refuses_dataset_and_input_options_naming_them(cli):
+    assert "--dataset cannot be used with --resume" in user_error(cli["resume_dataset"])
+    assert "--input cannot be used with --resume" in user_error(cli["resume_input"])
+    assert not cli["resume_dataset"].out.exists()
+
+
+def test_help_shows_bracketed_defaults(cli):
+    out = cli["help"].stdout
+    assert cli["help"].returncode == 0, cli["help"].stderr
+    assert "Node id column [id]" in out and "Edge target column [dst]" in out

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,8 @@ import typer
 
 from plexus.errors import PlexusError
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a model hub unless asked
+# The hub is not forced offline here: the bundled LM and local folders load with
+# local_files_only (plexus.text.encoder), so only a hub model the user names reaches the hub.
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plexus: machine learning on graphs that carry text.")
@@ -53,14 +53,14 @@ def run(
                                                "(tables.text_col=abstract). Repeatable."),
     nodes: Optional[Path] = typer.Option(None, "--nodes", help="Your node table (.csv/.tsv/.parquet)."),
     edges: Optional[Path] = typer.Option(None, "--edges", help="Your edge table (.csv/.tsv/.parquet)."),
-    id_col: Optional[str] = typer.Option(None, "--id-col", help="Node id column [id]."),
-    text_col: Optional[str] = typer.Option(None, "--text-col", help="Node text column [text]."),
-    label_col: Optional[str] = typer.Option(None, "--label-col", help="Node label column [label]."),
-    src_col: Optional[str] = typer.Option(None, "--src-col", help="Edge source column [src]."),
-    dst_col: Optional[str] = typer.Option(None, "--dst-col", help="Edge target column [dst]."),
+    id_col: Optional[str] = typer.Option(None, "--id-col", help="Node id column \\[id]."),
+    text_col: Optional[str] = typer.Option(None, "--text-col", help="Node text column \\[text]."),
+    label_col: Optional[str] = typer.Option(None, "--label-col", help="Node label column \\[label]."),
+    src_col: Optional[str] = typer.Option(None, "--src-col", help="Edge source column \\[src]."),
+    dst_col: Optional[str] = typer.Option(None, "--dst-col", help="Edge target column \\[dst]."),
     interactions: Optional[Path] = typer.Option(None, "--interactions", help="Your user-item interaction table (recommenders)."),
-    user_col: Optional[str] = typer.Option(None, "--user-col", help="Interaction user column [user]."),
-    item_col: Optional[str] = typer.Option(None, "--item-col", help="Interaction item column [item]."),
+    user_col: Optional[str] = typer.Option(None, "--user-col", help="Interaction user column \\[user]."),
+    item_col: Optional[str] = typer.Option(None, "--item-col", help="Interaction item column \\[item]."),
     rating_col: Optional[str] = typer.Option(None, "--rating-col", help="Interaction rating column (optional)."),
     time_col: Optional[str] = typer.Option(None, "--time-col", help="Interaction time column (optional)."),
     min_rating: Optional[float] = typer.Option(None, "--min-rating", help="Drop interactions rated below this."),
@@ -73,7 +73,7 @@ def run(
     """Run METHOD on a dataset or on your own files (--input KIND=PATH), writing a run directory.
 
     --nodes/--edges/--interactions are the older spellings of --input nodes=/edges=/interactions=."""
-    from plexus.runner import build_config, execute
+    from plexus.runner import build_config, execute, resume_config
 
     aliases = [f"{kind}={path}" for kind, path in (("nodes", nodes), ("edges", edges), ("interactions", interactions))
                if path is not None]
@@ -83,7 +83,16 @@ def run(
                   "interactions.time_col": time_col, "interactions.min_rating": min_rating,
                   "data_dir": data_dir and str(data_dir)}
     if resume:
-        cfg = build_config(method, config_file=resume / "config.yaml", overrides=overrides)
+        given = {"--dataset": dataset, "--config": config, "--input": inputs, "--nodes": nodes, "--edges": edges,
+                 "--interactions": interactions, "--data-dir": data_dir, "--id-col": id_col,
+                 "--text-col": text_col, "--label-col": label_col, "--src-col": src_col, "--dst-col": dst_col,
+                 "--user-col": user_col, "--item-col": item_col, "--rating-col": rating_col,
+                 "--time-col": time_col, "--min-rating": min_rating}
+        for flag, value in given.items():
+            if value is not None and value != []:
+                raise PlexusError(f"{flag} cannot be used with --resume: a resumed run continues on the data and "
+                                  f"settings in {resume / 'config.yaml'} (start a new run to change them).")
+        cfg = resume_config(method, resume, overrides=overrides)
     else:
         cfg = build_config(method, dataset=dataset, config_file=config, overrides=overrides,
                            inputs=aliases + list(inputs or []), **table_opts)
@@ -99,6 +108,18 @@ def run(
         _print_metrics(result, time.perf_counter() - t0)
     if as_json:
         sys.stdout.write(result.dumps() + "\n")
+
+
+def _print_table(table) -> None:
+    """A rich table on stdout: the terminal's width, or unwrapped when piped."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    console = Console()
+    if not console.is_terminal:
+        wide = Console(width=10_000)
+        console = Console(width=max(80, Measurement.get(wide, wide.options, table).maximum))
+    console.print(table)
 
 
 def _print_metrics(result, wall: float) -> None:
@@ -124,7 +145,7 @@ def bench(
     method: str = typer.Argument(..., help="Method whose reproduction suite to run."),
     quick: bool = typer.Option(False, "--quick", help="Fewer seeds: a smoke run of the whole table."),
     out: Path = typer.Option(Path("runs/bench"), "--out", help="Where the suite's run directories go."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes [one per core]."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes \\[one per core]."),
 ):
     """Run METHOD's reproduction suite and print a markdown table beside the paper's."""
     from plexus.registry import get_method
@@ -153,7 +174,7 @@ def methods():
     for name in method_names():
         spec = get_method(name)
         table.add_row(name, spec.paper, spec.task, ", ".join(spec.inputs) or "-", "yes" if spec.bench else "-")
-    Console(width=200).print(table)
+    _print_table(table)
 
 
 @datasets_app.command("list")
@@ -173,7 +194,7 @@ def datasets_list(data_dir: Optional[Path] = typer.Option(None, "--data-dir")):
         found = locate(info, data_dir)
         table.add_row(name, info.task, info.size, info.source, info.licence,
                       f"yes ({found[0]})" if found else "no")
-    Console(width=200).print(table)
+    _print_table(table)
 
 
 @datasets_app.command("info")
@@ -195,7 +216,7 @@ def datasets_info(name: str, data_dir: Optional[Path] = typer.Option(None, "--da
 
 @datasets_app.command("fetch")
 @user_errors
-def datasets_fetch(name: str, dest: Optional[Path] = typer.Option(None, "--dest", help="Data root to write into [~/.cache/plexus]."),
+def datasets_fetch(name: str, dest: Optional[Path] = typer.Option(None, "--dest", help="Data root to write into \\[~/.cache/plexus]."),
                    base_url: Optional[str] = typer.Option(None, "--base-url", help="A mirror serving the same files.")):
     """Download a dataset from its canonical source into the cache (needs internet)."""
     from plexus.datasets.fetch import fetch_dataset
@@ -210,15 +231,15 @@ def datasets_fetch(name: str, dest: Optional[Path] = typer.Option(None, "--dest"
 def embed(
     run_dir: Optional[Path] = typer.Argument(None, help="A PinSage run directory (with --new-items)."),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="A dataset with node text."),
-    model: str = typer.Option("default", "--model", help="Hugging Face model id or local path [all-MiniLM-L6-v2]."),
+    model: str = typer.Option("default", "--model", help="Hugging Face model id or local path \\[all-MiniLM-L6-v2]."),
     pooling: str = typer.Option("mean", "--pooling", help="mean or cls."),
     new_items: Optional[Path] = typer.Option(None, "--new-items", help="Items the run never saw: a table of id and text."),
     new_interactions: Optional[Path] = typer.Option(None, "--new-interactions", help="Interactions (user, item) of the new items."),
     item_col: str = typer.Option("item", "--item-col", help="Item id column of --new-items / --new-interactions."),
     text_col: str = typer.Option("text", "--text-col", help="Text column of --new-items."),
     user_col: str = typer.Option("user", "--user-col", help="User id column of --new-interactions."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output .npy [runs/embed-<dataset>/embeddings.npy]; "
-                                                           "with --new-items a folder [RUN_DIR/inductive]."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output .npy \\[runs/embed-<dataset>/embeddings.npy]; "
+                                                           "with --new-items a folder \\[RUN_DIR/inductive]."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
@@ -305,6 +326,19 @@ def serve(
 
     run_server(run_dir, host=host, port=port)
 
+
+@app.command()
+@user_errors
+def generate(
+    run_dir: Path = typer.Argument(..., help="A GCPN run directory."),
+    n: int = typer.Option(1000, "-n", min=1, help="How many molecules to sample."),
+    out: Optional[Path] = typer.Option(None, "--out", help="CSV to write [RUN_DIR/artifacts/generated_N.csv]."),
+):
+    """Sample molecules from a trained GCPN policy: a CSV of SMILES with every property, and a
+    grid of the top molecules in the run's report.md."""
+    from plexus.methods.gcpn.generate import generate_cli
+
+    typer.echo(generate_cli(run_dir, n, out))
 
 if __name__ == "__main__":
     app()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
+import json
 import types
 import typing
 from pathlib import Path
@@ -102,8 +104,70 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def save_yaml(cfg: Any, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+# Keys a run's config.yaml carries besides the settings: what wrote it, and a hash of the
+# settings so a resumed run can tell a torn or edited file from the one it started with.
+META_KEYS = ("method", "plexus_version", "config_hash")
+
+
+def config_hash(values: Any) -> str:
+    """sha256 of the settings (a config or its dict), independent of key order."""
+    if dataclasses.is_dataclass(values):
+        values = to_dict(values)
+    canonical = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def save_yaml(cfg: Any, path: str | Path, method: str | None = None) -> None:
+    """Write `cfg` atomically; with `method`, headed by META_KEYS (a run's config.yaml)."""
+    from plexus import __version__
+    from plexus.atomic import atomic_write_text
+
+    values = to_dict(cfg)
+    head = {"method": method, "plexus_version": __version__, "config_hash": config_hash(values)} if method else {}
+    atomic_write_text(path, yaml.safe_dump({**head, **values}, sort_keys=False))
+
+
+# Range checks by a key's last dotted component, applied to every method's config before a
+# run starts (runner.execute), so a nonsensical number is a ConfigError naming the key
+# rather than a traceback deep in training or a run that "succeeds" untrained.
+_AT_LEAST_1 = {"seeds", "epochs", "ckpt_every", "checkpoint_every", "eval_every", "batch_size",
+               "eval_batch_size", "infer_batch_size", "hidden", "hidden_dim", "latent", "dim", "heads",
+               "iterations", "em_iters", "max_length"}
+_AT_LEAST_0 = {"seed", "threads", "num_workers", "workers", "patience", "max_minutes", "layers",
+               "weight_decay", "reg", "lora_rank"}
+_POSITIVE = {"lr", "disc_lr", "pretrain_lr", "temperature"}
+_SPLIT_RATIOS = ("train_ratio", "val_ratio", "test_ratio")
+
+
+def validate(cfg: Any, prefix: str = "") -> None:
+    """Raise a ConfigError naming the first key whose value is out of range (see above):
+    counts and sizes at least 1, learning rates positive, dropout in [0, 1), split ratios in
+    (0, 1) with the ratios of one section summing to less than 1."""
+    ratios = {}
+    for f in dataclasses.fields(cfg):
+        key, value = prefix + f.name, getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            validate(value, key + ".")
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        name = f.name
+        if name in _AT_LEAST_1 and value < 1:
+            raise ConfigError(f"{key} must be at least 1, got {value!r}.")
+        if name in _AT_LEAST_0 and value < 0:
+            raise ConfigError(f"{key} must be at least 0, got {value!r}.")
+        if (name in _POSITIVE or name.endswith("_lr")) and not value > 0:
+            raise ConfigError(f"{key} must be positive, got {value!r}.")
+        if name == "dropout" and not 0 <= value < 1:
+            raise ConfigError(f"{key} must be in [0, 1), got {value!r}.")
+        if name in _SPLIT_RATIOS:
+            if not 0 < value < 1:
+                raise ConfigError(f"{key} must be between 0 and 1 (exclusive), got {value!r}.")
+            ratios[key] = value
+    if len(ratios) > 1 and sum(ratios.values()) >= 1:
+        given = ", ".join(f"{k}={v}" for k, v in ratios.items())
+        raise ConfigError(f"{' + '.join(ratios)} must be less than 1 (something must be left to train on), "
+                          f"got {given}.")
 
 
 def _unknown_key(cfg: Any, key: str, source: str) -> typing.NoReturn:

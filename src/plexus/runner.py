@@ -9,12 +9,16 @@ Used by the CLI (`plexus run`, `plexus bench`) and by Python callers alike:
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 from plexus.atomic import TEMP_PREFIX
-from plexus.config import apply_dict, load_yaml, parse_override, set_key
+from plexus.config import (META_KEYS, apply_dict, config_hash, load_yaml, parse_override, set_key, to_dict,
+                           validate)
 from plexus.errors import ConfigError, PlexusError
 from plexus.inputs import given_input, input_settings
 from plexus.registry import get_method, method_names
@@ -39,7 +43,10 @@ def build_config(
         values = load_yaml(config_file)
         file_method = values.pop("method", method)
         if file_method != method:
-            raise ConfigError(f"{config_file} is a config for {file_method!r}, not {method!r}.")
+            raise ConfigError(f"{config_file} is a config for {file_method!r}, not {method!r}: "
+                              f"use `plexus run {file_method}`.")
+        for key in META_KEYS:
+            values.pop(key, None)
         apply_dict(cfg, values, source=str(config_file))
     if dataset:
         cfg.dataset = dataset
@@ -59,8 +66,11 @@ def build_config(
 
 def execute(method: str, cfg: Any, out: str | Path = "runs", resume: str | Path | None = None,
             quiet: bool = False) -> Result:
-    """Run `method` with `cfg` in a new run directory under `out`, or continue `resume`."""
+    """Run `method` with `cfg` in a new run directory under `out`, or continue `resume`.
+
+    The method's progress goes to stderr (stdout is left for results, e.g. `--json`)."""
     spec = get_method(method)
+    validate(cfg)
     if distributed.requested():
         if not spec.distributed:
             names = ", ".join(n for n in method_names() if get_method(n).distributed)
@@ -68,27 +78,90 @@ def execute(method: str, cfg: Any, out: str | Path = "runs", resume: str | Path 
         distributed.init(getattr(cfg, "device", "cpu"))
     if resume:
         run_dir = RunDir(Path(resume))
-        if not (run_dir.path / "config.yaml").is_file():
-            raise ConfigError(f"--resume {resume}: not a run directory (no config.yaml).")
+        check_resume(resume_config(method, resume), cfg, run_dir.config_path)
         if distributed.is_main():
             for stale in run_dir.checkpoints.glob(f"{TEMP_PREFIX}*"):  # a write the kill interrupted
                 stale.unlink()
+            run_dir.repair_history()  # a line torn by the kill
     elif distributed.is_main():
         run_dir = RunDir.create(out, method, cfg.dataset)
     if distributed.active():  # rank 0 made (or was given) the directory; the others share it
         run_dir = RunDir(distributed.broadcast_object(run_dir.path if distributed.is_main() else None))
-    if distributed.is_main():
-        run_dir.write_config(cfg)
     try:
-        return spec.run(cfg, run_dir, quiet=quiet)
-    except PlexusError:
-        # Bad input found before any training: leave nothing behind. A run that already
+        if distributed.is_main():
+            run_dir.write_config(cfg, method=method)
+        with contextlib.redirect_stdout(sys.stderr):
+            return spec.run(cfg, run_dir, quiet=quiet)
+    except BaseException:
+        # Bad input (or a bug, or Ctrl-C) before any training was saved: leave nothing behind;
+        # the error itself propagates (a bug keeps its traceback). A run that already
         # checkpointed work keeps it, so --resume can continue once the input is fixed.
-        if not resume and distributed.is_main() and not any(run_dir.checkpoints.iterdir()):
+        if not resume and distributed.is_main() and not _has_checkpoint(run_dir):
             shutil.rmtree(run_dir.path, ignore_errors=True)
         raise
 
 
+def _has_checkpoint(run_dir: RunDir) -> bool:
+    return run_dir.checkpoints.is_dir() and any(run_dir.checkpoints.iterdir())
+
+
+# Settings a resumed run may change (by their last dotted component): where and how fast it
+# runs, and how many seeds (only more). Everything else would mix two configs in one run.
+RESUMABLE_KEYS = ("seeds", "device", "threads", "num_workers", "max_minutes", "eval_batch_size")
+
+
 def resume_config(method: str, run_dir: str | Path, overrides: list[str] | None = None) -> Any:
-    """The config a run directory was started with (plus overrides, e.g. more seeds)."""
-    return build_config(method, config_file=Path(run_dir) / "config.yaml", overrides=overrides)
+    """The config a run directory was started with, plus `overrides` that only change what
+    RESUMABLE_KEYS allows (e.g. more seeds). config.yaml must be the intact file the run
+    wrote: missing, empty, of another method or not matching its recorded hash is a ConfigError."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"--resume {run_dir}: not a run directory (no config.yaml).")
+    values = load_yaml(path)
+    if not values:
+        raise ConfigError(f"{path} is empty, so the settings run {run_dir} was started with are lost; "
+                          f"it cannot be resumed (start a new run).")
+    file_method = values.pop("method", method)
+    if file_method != method:
+        raise ConfigError(f"{path} is a config for {file_method!r}, not {method!r}: "
+                          f"resume it with `plexus run {file_method} --resume {run_dir}`.")
+    recorded = values.pop("config_hash", None)
+    values.pop("plexus_version", None)
+    if recorded is not None and config_hash(values) != recorded:
+        raise ConfigError(f"{path} does not match the config hash recorded in it: it was cut short or "
+                          f"edited after the run started, so it cannot be resumed safely (start a new run).")
+    stored = get_method(method).make_config()
+    apply_dict(stored, values, source=str(path))
+    cfg = copy.deepcopy(stored)
+    for text in overrides or []:
+        key, value = parse_override(text)
+        set_key(cfg, key, value, source=f"override {text!r}")
+    check_resume(stored, cfg, path)
+    return cfg
+
+
+def check_resume(stored: Any, cfg: Any, path: str | Path) -> None:
+    """ConfigError naming the first key where `cfg` changes what the run in `path` trained."""
+    old, new = _flat(to_dict(stored)), _flat(to_dict(cfg))
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        leaf = key.rsplit(".", 1)[-1]
+        if leaf not in RESUMABLE_KEYS:
+            raise ConfigError(
+                f"--resume: {key} was {before!r} in {path}, not {after!r}; a resumed run keeps the settings it "
+                f"was trained with (only {', '.join(RESUMABLE_KEYS)} may change). Start a new run for {key}={after!r}.")
+        if leaf == "seeds" and after < before:
+            raise ConfigError(f"--resume: {key}={after} is fewer than the {before} seeds in {path}; "
+                              f"seeds may only grow.")
+
+
+def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out

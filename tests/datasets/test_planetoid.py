@@ -50,3 +50,34 @@ def test_corrupt_pickle_is_an_input_error(copy_dataset):
     (folder / "ind.citeseer.graph").write_bytes(b"not a pickle")
     with pytest.raises(InputError, match="ind.citeseer"):
         load_dataset("citeseer", data_dir=folder.parent)
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))  # unpickling this creates the marker file
+
+
+def test_a_pickle_that_is_not_the_published_file_is_refused_before_unpickling(copy_dataset, tmp_path):
+    import pickle
+
+    folder = copy_dataset("planetoid")
+    marker = tmp_path / "code-ran"
+    (folder / "ind.cora.graph").write_bytes(pickle.dumps(_RunsCode(str(marker))))
+    with pytest.raises(InputError, match=r"ind\.cora\.graph: sha256 [0-9a-f]{64} is not the published"):
+        load_dataset("cora", data_dir=folder.parent)
+    assert not marker.exists()
+
+
+def test_the_known_hashes_are_the_bundled_copies():
+    import hashlib
+    from pathlib import Path
+
+    from plexus.datasets import planetoid
+
+    bundled = Path(planetoid.__file__).parent / "bundled" / "planetoid"
+    for name, want in planetoid.SHA256.items():
+        assert hashlib.sha256((bundled / name).read_bytes()).hexdigest() == want, name
+    assert len(planetoid.SHA256) == 14

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from plexus.datasets import load_dataset
+from plexus.errors import InputError
 from plexus.graph.splits import LinkSplit, sample_non_edges, split_edges, undirected_pairs
 from plexus.methods.gae.algorithm import normalized_adjacency
 
@@ -158,5 +159,5 @@ def test_sample_non_edges_finds_the_only_non_edges_then_refuses():
 
 def test_too_few_edges_is_an_error():
     ei = torch.tensor([[0, 1, 2], [1, 2, 3]])
-    with pytest.raises(ValueError, match="too few edges"):
+    with pytest.raises(InputError, match="too few edges"):
         split_edges(ei, 4)

@@ -41,7 +41,8 @@ def test_health_and_docs(client, run_dir):
     r = client.get("/health")
     assert r.status_code == 200
     body = r.json()
-    assert body["status"] == "ok" and body["run_dir"] == str(run_dir.resolve())
+    assert body["status"] == "ok" and body["run_dir"] == run_dir.resolve().name  # its name, not its path
+    assert "/" not in body["run_dir"] and str(run_dir.parent) not in r.text
     assert (body["method"], body["dataset"]) == ("mf", "synthetic")  # from the run folder name
     assert (body["num_users"], body["num_items"], body["dim"], body["index"]) == (NU, NI, D, "Flat")
     assert body["num_seen"] == NU * 8

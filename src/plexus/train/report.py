@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 
 import matplotlib
@@ -9,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: runs write PNGs, never open windows
 import matplotlib.pyplot as plt  # noqa: E402
 
+from plexus.atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
 from plexus.result import Result  # noqa: E402
 from plexus.train.rundir import RunDir  # noqa: E402
 
@@ -35,7 +37,9 @@ def plot_curves(run: RunDir, keys: list[str], x_key: str = "epoch", group_key: s
             ax.legend(fontsize=6)
         fig.tight_layout()
         name = f"curve_{key}.png"
-        fig.savefig(run.path / name, dpi=110)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        atomic_write_bytes(run.path / name, buf.getvalue())
         plt.close(fig)
         names.append(name)
     return names
@@ -62,4 +66,4 @@ def write_report(run: RunDir, result: Result, curves: list[str]) -> None:
         "",
         "Config: `config.yaml`. Per-epoch history: `history.jsonl`.",
     ]
-    (run.path / "report.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(run.path / "report.md", "\n".join(lines) + "\n")

@@ -16,6 +16,7 @@ pair per positive instead (the PyG variant); `recon=auto` picks dense up to 20k 
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -27,6 +28,7 @@ from torch import nn
 from torch_geometric.nn import GAE, VGAE
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
+from plexus.atomic import atomic_write_bytes
 from plexus.config import BaseConfig
 from plexus.datasets.source import load_graph
 from plexus.inputs import TablesConfig
@@ -277,7 +279,9 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
 
     metrics, best_seed = summarize_seeds(records, "val_auc", wall)
     emb_path = run_dir.artifacts / "embeddings.npy"
-    np.save(emb_path, records[best_seed]["embeddings"].numpy())
+    buf = io.BytesIO()
+    np.save(buf, records[best_seed]["embeddings"].numpy())
+    atomic_write_bytes(emb_path, buf.getvalue())
     protocol = (
         f"Kipf & Welling link prediction: undirected edges split {100 - 100 * (cfg.val_ratio + cfg.test_ratio):.0f}/"
         f"{100 * cfg.val_ratio:.0f}/{100 * cfg.test_ratio:.0f} (new split per seed), equal random non-edge negatives "

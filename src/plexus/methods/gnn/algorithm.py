@@ -32,6 +32,7 @@ from plexus.gnn.train import full_batch_step, mini_batch_epoch
 from plexus.graph.node_splits import NodeSplit, given_split, split_nodes
 from plexus.result import Result
 from plexus.sampling.neighbors import NeighborSampler, neighbor_batches
+from plexus.train.checkpoint import load_checkpoint, save_checkpoint
 from plexus.train.pseudo_labels import Targets, build_targets, mixed_loss
 from plexus.train.rundir import RunDir
 
@@ -204,6 +205,30 @@ def node_features(cfg: Config, data) -> tuple[torch.Tensor, str]:
     return x, f"frozen {cfg.text_model} LM embeddings of the node text (mean-pooled, {x.size(1)}-d)"
 
 
+def _seed_path(run_dir: RunDir, index: int):
+    return run_dir.checkpoints / f"seed{index}.pt"
+
+
+def finished_seeds(run_dir: RunDir, seeds: int) -> dict[int, dict]:
+    """{seed index: record} of the seeds a killed run finished (`checkpoints/seed<i>.pt`).
+
+    A seed's training is one unit: a seed the kill interrupted is trained again from its
+    start (exactly, since it draws only from its own generator), so its history line is
+    dropped here and written again; a finished seed whose line the kill lost gets it back."""
+    done = {}
+    for i in range(seeds):
+        state = load_checkpoint(_seed_path(run_dir, i))
+        if state is not None and state.get("done"):
+            done[i] = {k: float(v) for k, v in state["record"].items()}
+    if run_dir.history_path.exists():
+        run_dir.keep_history(lambda r: r.get("seed") in done)
+        logged = {r.get("seed") for r in run_dir.history()}
+        for i, record in done.items():
+            if i not in logged:
+                run_dir.log(seed=i, **record)
+    return done
+
+
 def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
     from plexus.datasets.source import load_graph
 
@@ -211,17 +236,24 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
     data = load_graph(cfg.dataset, cfg.data_dir, cfg.tables)
     y, num_classes = labels_of(data)
     x, feature_desc = node_features(cfg, data)
+    done = finished_seeds(run_dir, cfg.seeds)
     records = []
     t_all = time.perf_counter()
     for i in range(cfg.seeds):
         seed = cfg.seed + i
         split = node_split(cfg.split, data, y, seed)
+        if i in done:  # a resumed run: this seed finished before the kill
+            records.append(done[i])
+            if not quiet:
+                print(f"  seed {i}: finished earlier (val {done[i]['val_acc']:.4f}  test {done[i]['test_acc']:.4f})")
+            continue
         gen = torch.Generator().manual_seed(seed)
         targets = build_targets(split.train, y[split.train], num_classes)
         out = fit(cfg.model, x, data.edge_index, targets, 0.0, split.val, y[split.val], num_classes, gen)
         test = accuracy(out.logits, y, split.test)  # the only place test labels are read
         records.append({"val_acc": out.val_acc, "test_acc": test, "best_epoch": float(out.best_epoch),
                         "train_s": out.seconds})
+        save_checkpoint(_seed_path(run_dir, i), {"done": True, "seed": seed, "record": records[-1]})
         run_dir.log(seed=i, **records[-1])
         if not quiet:
             print(f"  seed {i}: val {out.val_acc:.4f}  test {test:.4f}  (epoch {out.best_epoch}, {out.seconds:.1f} s)")
