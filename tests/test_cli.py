@@ -18,8 +18,9 @@ from cli_support import plexus_cmd, run_dirs
 ALL_DATASETS = {
     "cora", "citeseer", "citeseer-tag", "wn18rr", "fb15k237", "umls", "movielens-100k",
     "gowalla", "ml-1m", "lastfm", "drugbank-ddi86", "zinc250k-subset", "ogbn-arxiv",
+    "decagon", "decagon-targets", "twosides-cid-map",
 }
-NOT_IN_SHARED = {"ogbn-arxiv"}  # too large for the shared folder: users fetch it
+NOT_IN_SHARED = {"ogbn-arxiv", "decagon"}  # too large for the shared folder: users fetch them
 
 
 @dataclass

@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import shutil
 import threading
+import io
+import tarfile
 import zipfile
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -100,6 +102,13 @@ def build_mirror() -> Callable[[Path, str, Path], None]:
             else:
                 path.write_bytes(data)
         for path, members in archives.items():
+            if path.name.endswith((".tar.gz", ".tgz")):  # e.g. SNAP's Decagon archives
+                with tarfile.open(path, "w:gz") as tar:
+                    for member, data in members.items():
+                        entry = tarfile.TarInfo(member)
+                        entry.size = len(data)
+                        tar.addfile(entry, io.BytesIO(data))
+                continue
             with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
                 for member, data in members.items():
                     z.writestr(member, data)

@@ -381,7 +381,7 @@ register_dataset(DatasetInfo(
 ))
 
 
-SNAP_DECAGON = "http://snap.stanford.edu/decagon"
+SNAP_DECAGON = "https://snap.stanford.edu/decagon"
 # No sha256 pinned: the SNAP archives could not be downloaded where this entry was written
 # (no internet; the shared folder holds only the targets file, with an edited header).
 register_dataset(DatasetInfo(
