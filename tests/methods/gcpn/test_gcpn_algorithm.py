@@ -123,3 +123,20 @@ def test_targeting_reports_success_rate(tmp_path):
     inside = {"valid": True, "mw": 175.0, "logp": 0.0}
     assert property_reward(inside, "target-mw", target="low") == 2.0
     assert property_reward(inside, "target-mw", target="high") == -2.0
+
+
+def test_generate_refuses_a_policy_file_that_would_run_code(tmp_path):
+    """`plexus generate` reads artifacts/policy.pt with weights_only: a crafted pickle is refused."""
+    import torch
+
+    from plexus.errors import InputError
+    from plexus.methods.gcpn.generate import load_policy
+
+    class RunsCode:
+        def __reduce__(self):
+            return (print, ("code ran while loading",))
+
+    (tmp_path / "artifacts").mkdir()
+    torch.save({"policy": {}, "config": {}, "payload": RunsCode()}, tmp_path / "artifacts" / "policy.pt")
+    with pytest.raises(InputError, match="refused to load"):
+        load_policy(tmp_path)

@@ -412,11 +412,9 @@ def _protocol(cfg: Config, expert, skipped_starts) -> str:
 
 
 def _write_artifacts(cfg: Config, run_dir: RunDir, out, scores) -> dict[str, Path]:
-    from plexus.atomic import atomic_write
-
     run_dir.artifacts.mkdir(parents=True, exist_ok=True)
     policy_path = run_dir.artifacts / "policy.pt"
-    atomic_write(policy_path, lambda f: torch.save({"policy": out["policy"].state_dict(), "config": asdict(cfg)}, f))
+    save_checkpoint(policy_path, {"policy": out["policy"].state_dict(), "config": asdict(cfg)})
     csv_path = run_dir.artifacts / "generated.csv"
     write_scores_csv(csv_path, scores)
     return {"policy": policy_path, "generated": csv_path}

@@ -17,16 +17,15 @@ SECTION = "## Top generated molecules"
 
 
 def load_policy(run_dir: Path):
-    import torch
-
     from plexus.methods.gcpn.algorithm import Config
     from plexus.methods.gcpn.policy import Policy
+    from plexus.train.checkpoint import load_checkpoint
 
     path = Path(run_dir) / "artifacts" / "policy.pt"
     if not path.is_file():
         raise InputError(f"{run_dir} holds no trained GCPN policy ({path} is missing): "
                          "is it a finished `plexus run gcpn` directory?")
-    blob = torch.load(path, map_location="cpu", weights_only=False)
+    blob = load_checkpoint(path)  # tensors and plain data only: a crafted file is refused, never run
     cfg = Config()
     known = {k: v for k, v in blob["config"].items() if hasattr(cfg, k) and not isinstance(v, dict)}
     for k, v in known.items():
