@@ -163,7 +163,6 @@ def bench(
 @user_errors
 def methods():
     """Every method: its paper, task, the inputs it reads and whether it has a bench."""
-    from rich.console import Console
     from rich.table import Table
 
     from plexus.registry import get_method, method_names
@@ -181,7 +180,6 @@ def methods():
 @user_errors
 def datasets_list(data_dir: Optional[Path] = typer.Option(None, "--data-dir")):
     """Every registered dataset: task, size, source, licence, and where it was found."""
-    from rich.console import Console
     from rich.table import Table
 
     from plexus.datasets import dataset_names, get_info, locate

@@ -19,7 +19,7 @@ from typing import Any
 from plexus.atomic import TEMP_PREFIX
 from plexus.config import (META_KEYS, apply_dict, config_hash, load_yaml, parse_override, set_key, to_dict,
                            validate)
-from plexus.errors import ConfigError, PlexusError
+from plexus.errors import ConfigError
 from plexus.inputs import given_input, input_settings
 from plexus.registry import get_method, method_names
 from plexus.train import distributed

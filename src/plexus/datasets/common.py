@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -24,6 +25,15 @@ def open_text(path: Path, encoding: str = "utf-8") -> IO[str]:
     if path.suffix == ".gz":
         return gzip.open(path, "rt", encoding=encoding)
     return open(path, encoding=encoding)
+
+
+def read_json(path: Path):
+    """A (gzipped) JSON file, or an InputError naming it."""
+    try:
+        with open_text(path) as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError) as e:
+        raise InputError(f"{path}: not a readable JSON file ({e}).") from None
 
 
 def read_lines(path: Path, encoding: str = "utf-8") -> list[str]:

@@ -12,7 +12,6 @@ data README's inference from the label frequencies, not something upstream state
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +22,8 @@ from plexus.datasets.common import (
     check_range,
     expect_count,
     int_column,
-    open_text,
     read_csv,
+    read_json,
     read_table,
 )
 from plexus.datasets.knowledge_graphs import triples_data
@@ -60,11 +59,7 @@ def load_drugbank_ddi(folder: Path) -> Data:
 
 def _drug_ids(path: Path) -> list[str]:
     """`{DrugBank id: index}` as the list of DrugBank ids by index."""
-    try:
-        with open_text(path) as f:
-            mapping = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError) as e:
-        raise InputError(f"{path}: not a readable JSON file ({e}).") from None
+    mapping = read_json(path)
     expect_count(path, "drugs", DRUGS, len(mapping))
     if sorted(mapping.values()) != list(range(DRUGS)):
         raise InputError(f"{path}: the drug indices are not 0..{DRUGS - 1}, each once.")

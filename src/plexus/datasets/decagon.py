@@ -29,7 +29,6 @@ Three loaders:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +37,7 @@ import pandas as pd
 import torch
 from torch_geometric.data import HeteroData
 
-from plexus.datasets.common import expect_count, open_text, read_csv
+from plexus.datasets.common import expect_count, read_csv, read_json
 from plexus.errors import InputError
 
 COMBO, PPI, TARGETS, MONO = ("bio-decagon-combo.csv.gz", "bio-decagon-ppi.csv.gz",
@@ -132,11 +131,7 @@ class CidMap:
 
 def load_cid_map(folder: Path) -> CidMap:
     path = Path(folder) / CID_MAP_FILES[0]
-    try:
-        with open_text(path) as f:
-            table = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError) as e:
-        raise InputError(f"{path}: not a readable JSON file ({e}).") from None
+    table = read_json(path)
     expect_count(path, "drugs", CID_MAP_DRUGS, len(table))
     rows = [table[k] for k in sorted(table, key=int)]
     return CidMap([r["cid"] for r in rows], [r.get("db") for r in rows], [r.get("smiles") for r in rows])

@@ -15,7 +15,6 @@ branch on the dataset:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -30,7 +29,7 @@ from plexus.datasets.common import (
     expect_count,
     index_of,
     int_column,
-    open_text,
+    read_json,
     read_lines,
     read_pairs,
     read_table,
@@ -164,11 +163,7 @@ def load_fb15k237(folder: Path) -> Data:
 
     names = read_pairs(folder / "entity2text.txt.gz")
     wikidata_path = folder / "entity2wikidata.json.gz"
-    try:
-        with open_text(wikidata_path) as f:
-            wikidata = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError) as e:
-        raise InputError(f"{wikidata_path}: not a readable JSON file ({e}).") from None
+    wikidata = read_json(wikidata_path)
     text, fallback = [], 0
     for mid in entity_id:
         info = wikidata.get(mid) or {}

@@ -5,7 +5,7 @@ from rdkit import Chem
 from plexus.chem import env as E
 from plexus.methods.gcpn.discriminator import Discriminator
 from plexus.methods.gcpn.expert import bfs_order, load_expert, sample_expert, trajectory_step
-from plexus.methods.gcpn.policy import Policy, batch_obs, bond_mask, first_mask, second_mask
+from plexus.methods.gcpn.policy import Policy, batch_obs
 from plexus.methods.gcpn.ppo import RewardSettings, compute_rewards, run_episodes
 from plexus.methods.gcpn.rewards import Scorer
 

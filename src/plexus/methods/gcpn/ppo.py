@@ -23,7 +23,7 @@ import torch
 
 from plexus.chem.env import MAX_ATOMS, MolState, MoleculeEnv
 from plexus.methods.gcpn.discriminator import Discriminator, adversarial_reward
-from plexus.methods.gcpn.policy import Obs, Policy, batch_obs
+from plexus.methods.gcpn.policy import Policy, batch_obs
 from plexus.methods.gcpn.rewards import Scorer, final_reward
 
 
