@@ -15,6 +15,7 @@ the others are listed, not averaged (a stated exclusion).
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from plexus.atomic import atomic_write_bytes, atomic_write_text
 from plexus.eval.link_prediction import average_precision, roc_auc
 
 METRICS = ("auroc", "auprc", "ap@50")
@@ -82,23 +84,21 @@ def write_relation_table(path: Path, names: list[str], texts: list[str], counts:
                          per_seed: list[dict[str, np.ndarray]], excluded: list[tuple[str, int, str]]) -> None:
     """CSV: one row per relation — name, text, #edges per split, each test metric's mean over
     seeds (blank where not evaluated) — then the relations excluded before training."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["relation", "text", "train_edges", "val_edges", "test_edges",
-                    *[f"test_{m}" for m in METRICS], *[f"val_{m}" for m in METRICS], "status"])
-        for r, name in enumerate(names):
-            row = [name, texts[r], *[int(counts[s][r]) for s in ("train", "val", "test")]]
-            for split in ("test", "val"):
-                for m in METRICS:
-                    vals = [s[f"{split}_{m}"][r] for s in per_seed]
-                    row.append("" if np.isnan(vals).all() else f"{np.nanmean(vals):.6f}")
-            row.append("evaluated" if row[5] != "" else "too few test edges to evaluate")
-            w.writerow(row)
-        for name, n, why in excluded:
-            w.writerow([name, "", n, "", "", *[""] * (2 * len(METRICS)), f"excluded: {why}"])
-    tmp.replace(path)
+    f = io.StringIO(newline="")
+    w = csv.writer(f)
+    w.writerow(["relation", "text", "train_edges", "val_edges", "test_edges",
+                *[f"test_{m}" for m in METRICS], *[f"val_{m}" for m in METRICS], "status"])
+    for r, name in enumerate(names):
+        row = [name, texts[r], *[int(counts[s][r]) for s in ("train", "val", "test")]]
+        for split in ("test", "val"):
+            for m in METRICS:
+                vals = [s[f"{split}_{m}"][r] for s in per_seed]
+                row.append("" if np.isnan(vals).all() else f"{np.nanmean(vals):.6f}")
+        row.append("evaluated" if row[5] != "" else "too few test edges to evaluate")
+        w.writerow(row)
+    for name, n, why in excluded:
+        w.writerow([name, "", n, "", "", *[""] * (2 * len(METRICS)), f"excluded: {why}"])
+    atomic_write_text(path, f.getvalue())
 
 
 def plot_distribution(path: Path, per_relation: dict[str, np.ndarray], title: str) -> None:
@@ -119,5 +119,7 @@ def plot_distribution(path: Path, per_relation: dict[str, np.ndarray], title: st
         ax.set_ylabel("relations")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())

@@ -8,8 +8,10 @@ image of the top molecules (RDKit drawing), linked from the run's report.md.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
+from plexus.atomic import atomic_write_bytes, atomic_write_text
 from plexus.errors import InputError
 
 GRID_NAME = "top_molecules.png"
@@ -53,7 +55,9 @@ def top_grid(run_dir, csv_path: Path, task: str, k: int = 12) -> str:
     legends = [f"{task} {float(r[task]):.3f}" + ("" if r.get("zinc_ok") == "True" else " (ZINC filter: fail)")
                for r in top]
     img = Draw.MolsToGridImage(mols, molsPerRow=4, subImgSize=(260, 220), legends=legends)
-    img.save(str(run_path / GRID_NAME))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    atomic_write_bytes(run_path / GRID_NAME, buf.getvalue())
     lines = [f"\n{SECTION}\n", f"Top {len(top)} unique molecules of `{Path(csv_path).name}` by {task}.\n",
              f"![top molecules]({GRID_NAME})\n", "| rank | SMILES | " + task + " | ZINC filter |", "|---|---|---|---|"]
     lines += [f"| {i + 1} | `{r['smiles']}` | {float(r[task]):.3f} | {r.get('zinc_ok')} |" for i, r in enumerate(top)]
@@ -91,7 +95,7 @@ def generate_cli(run_dir: Path, n: int, out: Path | None) -> str:
     text = report.read_text() if report.exists() else ""
     if SECTION in text:
         text = text[:text.index(SECTION)].rstrip("\n") + "\n"
-    report.write_text(text + section)
+    atomic_write_text(report, text + section)
     valid = [s for s in scores if s["valid"]]
     best = max((s[task] for s in valid), default=float("nan"))
     return (f"{len(scores)} molecules -> {out}\nvalid {len(valid)}/{len(scores)}, unique "
