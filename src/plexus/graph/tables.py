@@ -277,7 +277,10 @@ def _column_at(raw: bytes, line_start: int, pos: int, sep: str) -> str:
     """', column NAME' for the cell holding byte `pos`, as best a partial parse can tell."""
     def fields(chunk: bytes) -> list[str]:
         text = chunk.decode("utf-8", "replace").lstrip("\ufeff")
-        return next(csv.reader([text], delimiter=sep), [""])
+        try:
+            return next(csv.reader([text], delimiter=sep), [""])
+        except csv.Error:  # e.g. a bare carriage return: this is only a hint, split plainly
+            return text.split(sep)
 
     header = fields(raw.split(b"\n", 1)[0])
     field_no = len(fields(raw[line_start:pos])) - 1
