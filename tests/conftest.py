@@ -13,6 +13,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 
 
+NO_SHARED = "../shared/datasets is not present and PLEXUS_DATA is unset"
+
+
 def _shared_datasets() -> Path | None:
     env = os.environ.get("PLEXUS_DATA")
     for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "datasets"]:
@@ -26,5 +29,17 @@ def shared_datasets() -> Path:
     """The folder of real datasets beside the checkout (`../shared/datasets`)."""
     path = _shared_datasets()
     if path is None:
-        pytest.skip("../shared/datasets is not present and PLEXUS_DATA is unset")
+        pytest.skip(NO_SHARED)
     return path
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say once, with a count, how many tests did not run for want of the real datasets, so
+    a green run without `../shared` is never mistaken for a full one."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    missing = sum(NO_SHARED in str(getattr(r, "longrepr", "")) for r in skipped)
+    if missing:
+        terminalreporter.write_sep("=", "real datasets missing", yellow=True)
+        terminalreporter.write_line(
+            f"{missing} tests skipped: {NO_SHARED}. They read the real datasets; put them at "
+            f"../shared/datasets beside the checkout or set PLEXUS_DATA to run them.")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import plexus_cmd, run_dirs
+from conftest import NO_SHARED
 
 ALL_DATASETS = {
     "cora", "citeseer", "citeseer-tag", "wn18rr", "fb15k237", "umls", "movielens-100k",
@@ -141,7 +142,7 @@ def test_malformed_edge_table_names_file_and_line_and_writes_nothing(cli):
 
 def test_datasets_list_finds_every_dataset_in_the_shared_folder(cli):
     if "list" not in cli:
-        pytest.skip("../shared/datasets is not present and PLEXUS_DATA is unset")
+        pytest.skip(NO_SHARED)
     done = cli["list"]
     assert done.returncode == 0, done.stderr[-2000:]
     found = {}
