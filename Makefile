@@ -16,15 +16,17 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k resume"`.
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow bench install clean
+.PHONY: demo test test-slow bench install clean constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; set PY=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first and pinned, so nothing later resolves an unpinned (CUDA) build.
 	$(BIN)/python -m pip install -q --retries 1 --timeout 10 torch==$(TORCH_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) || $(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
-	$(BIN)/python -m pip install -q -e '.[test]'
+	# The tested versions (constraints.txt); if the registry no longer has one of them, say so
+	# and install the newest versions pyproject.toml allows.
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]' || { echo "warning: the pinned versions in constraints.txt did not install; installing unpinned"; $(BIN)/python -m pip install -q -e '.[test]'; }
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -42,6 +44,10 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/plexus bench vgae
+
+# Record the versions in .venv as the tested ones (after `make test` passes).
+constraints: $(STAMP)
+	{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v -iE '^(plexus|torch==)'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) runs
