@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Hashable
 
 
@@ -31,9 +32,17 @@ def run_rows(rows: dict[Hashable, tuple[str, str, list[str]]], out: str,
              jobs: int | None = None) -> dict[Hashable, tuple[dict, float]]:
     """`{key: (method, dataset, overrides)}` -> `{key: (result JSON, wall seconds)}`.
 
-    Submit the longest rows first (dict order) so the workers finish together.
+    Submit the longest rows first (dict order) so the workers finish together. A line on
+    stderr marks each finished row (a suite can take an hour; stdout stays the table).
     """
     jobs = jobs or min(len(os.sched_getaffinity(0)), len(rows))
+    t0 = time.perf_counter()
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = {key: pool.submit(_run_row, *row, out) for key, row in rows.items()}
-        return {key: f.result() for key, f in futures.items()}
+        futures = {pool.submit(_run_row, *row, out): key for key, row in rows.items()}
+        done: dict[Hashable, tuple[dict, float]] = {}
+        for i, future in enumerate(as_completed(futures), 1):
+            key = futures[future]
+            done[key] = future.result()
+            print(f"[bench {i}/{len(rows)}] {key}: {done[key][1]:.0f} s "
+                  f"({time.perf_counter() - t0:.0f} s elapsed)", file=sys.stderr, flush=True)
+        return {key: done[key] for key in rows}
