@@ -134,8 +134,9 @@ _AT_LEAST_1 = {"seeds", "epochs", "ckpt_every", "checkpoint_every", "eval_every"
                "eval_batch_size", "infer_batch_size", "hidden", "hidden_dim", "latent", "dim", "heads",
                "iterations", "em_iters", "max_length"}
 _AT_LEAST_0 = {"seed", "threads", "num_workers", "workers", "patience", "max_minutes", "layers",
-               "weight_decay", "reg", "lora_rank"}
-_POSITIVE = {"lr", "disc_lr", "pretrain_lr", "temperature"}
+               "weight_decay", "reg", "lora_rank", "temperature"}
+# (a temperature may be 0 — greedy LLM decoding; where one divides, the method checks > 0)
+_POSITIVE = {"lr", "disc_lr", "pretrain_lr"}
 _SPLIT_RATIOS = ("train_ratio", "val_ratio", "test_ratio")
 
 
