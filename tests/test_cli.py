@@ -17,7 +17,7 @@ from cli_support import plexus_cmd, run_dirs
 from conftest import NO_SHARED
 
 ALL_DATASETS = {
-    "cora", "citeseer", "citeseer-tag", "wn18rr", "fb15k237", "umls", "movielens-100k",
+    "cora", "citeseer", "citeseer-tag", "wn18rr", "fb15k237", "umls", "fewrel", "movielens-100k",
     "gowalla", "ml-1m", "lastfm", "drugbank-ddi86", "zinc250k-subset", "ogbn-arxiv",
     "decagon", "decagon-targets", "twosides-cid-map",
 }

@@ -10,7 +10,7 @@ from plexus.datasets import dataset_names, get_info
 from plexus.datasets.fetch import FetchSpec
 from plexus.datasets.registry import BUNDLED_DIR
 
-NAMES = ["citeseer", "citeseer-tag", "cora", "decagon", "decagon-targets", "drugbank-ddi86", "fb15k237", "gowalla",
+NAMES = ["citeseer", "citeseer-tag", "cora", "decagon", "decagon-targets", "drugbank-ddi86", "fb15k237", "fewrel", "gowalla",
          "lastfm", "ml-1m", "movielens-100k", "ogbn-arxiv", "twosides-cid-map", "umls", "wn18rr", "zinc250k-subset"]
 # Licences that forbid redistribution, or sources without a licence: never in the package.
 NOT_REDISTRIBUTABLE = ["movielens-100k", "ml-1m", "gowalla", "lastfm", "drugbank-ddi86"]

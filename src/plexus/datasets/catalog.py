@@ -20,6 +20,7 @@ from plexus.datasets import (
     citeseer_tag,
     ddi,
     decagon,
+    fewrel,
     interactions,
     knowledge_graphs as kg,
     molecules,
@@ -410,6 +411,28 @@ register_dataset(DatasetInfo(
     licence="no licence file in SumGNN or KnowDDI",
     description="id2drug.json of the TWOSIDES-200 preprocessing. Returns CidMap(cid, drugbank, smiles).",
     fetch_urls={"id2drug.json.gz": source(f"{KNOWDDI}/id2drug.json")},
+))
+
+
+# --- FewRel (entity-linked sentences for few-shot relation classification) -------------
+
+FEWREL = f"{GITHUB}/thunlp/FewRel/278a2315d2138810a379cd8d5718914dc56e2582/data"
+register_dataset(DatasetInfo(
+    name="fewrel",
+    task="few-shot relation classification (entity-linked sentences)",
+    dirname="fewrel",
+    files=fewrel.FILES,
+    loader=fewrel.load_fewrel,
+    size="FewRel 1.0 val_wiki: 16 Wikidata relations x 700 sentences, 15,611 Wikidata entities",
+    source="Han et al., EMNLP 2018 (FewRel); github.com/thunlp/FewRel @ 278a231",
+    licence="MIT (thunlp/FewRel repository); FewRel data CC BY-SA 4.0 per the FewRel website",
+    description="Sentences with Wikidata-linked head/tail mentions (word positions checked against "
+                "the mention text) and pid2name relation names. Only val_wiki (train_wiki is not "
+                "available here). Returns FewRel(relations, names, descriptions, instances), not a graph.",
+    fetch_urls=_sources(FEWREL, {
+        "val_wiki.json.gz": ("val_wiki.json", "76bb44c2485b6faed358a3ce040eadafcc8a8835245cd7e6afc1bef672d4a0bf"),
+        "pid2name.json.gz": ("pid2name.json", "eeedd25512a8e4c2bc06b78009836d27de81807bcba6ed929debd5cd713c07ea"),
+    }),
 ))
 
 

@@ -71,3 +71,38 @@ def mrr(pos: torch.Tensor, neg: torch.Tensor) -> float:
     at_or_above = neg.numel() - torch.searchsorted(sorted_neg, pos, right=False)
     rank = 1.0 + (above + at_or_above).float() / 2.0
     return float((1.0 / rank).mean())
+
+
+# --- Filtered entity ranking (knowledge-graph completion, Bordes et al. 2013) -------------
+#
+# A query (h, r, ?) scores every entity; the true tail's rank counts only the entities that
+# outscore it and are *not* themselves a known true tail of (h, r) in any split (the
+# "filtered" setting). Ties count half, as above, so a constant scorer ranks the target in
+# the middle rather than first.
+
+
+def filtered_ranks(scores: torch.Tensor, targets: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
+    """Rank (1 = best) of `targets[i]` among row `scores[i]` of [B, E] entity scores.
+
+    `known` is a [2, F] LongTensor of (row, entity) pairs that are other true answers of row
+    i's query; they are left out of the ranking (the target itself is never left out).
+    """
+    scores = scores.detach().double().clone()
+    rows = torch.arange(scores.size(0))
+    target_score = scores[rows, targets].clone()
+    if known is not None and known.numel():
+        keep = known[1] != targets[known[0]]
+        scores[known[0, keep], known[1, keep]] = float("nan")  # excluded: neither above nor tied
+    above = (scores > target_score[:, None]).sum(1)
+    ties = (scores == target_score[:, None]).sum(1) - 1  # the target ties with itself
+    return 1.0 + above.double() + ties.double() / 2.0
+
+
+def rank_metrics(ranks: torch.Tensor, ks: tuple[int, ...] = (1, 3, 10)) -> dict[str, float]:
+    """MRR and Hits@K of filtered ranks (a half-rank tie counts towards Hits@K only when the
+    rank is <= K)."""
+    ranks = ranks.double()
+    out = {"mrr": float((1.0 / ranks).mean())}
+    for k in ks:
+        out[f"hits@{k}"] = float((ranks <= k).double().mean())
+    return out
