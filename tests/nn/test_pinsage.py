@@ -89,3 +89,14 @@ def test_blocks_chain_and_gradients_flow():
     assert model.id_emb.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="features"):
         PinSageModel(0, 4, 2)
+
+
+def test_item_bias_is_a_zero_initialised_parameter_per_item():
+    import pytest as _pytest
+
+    model = PinSageModel(8, 16, 4, num_items=5, item_bias=True)
+    assert model.item_bias.shape == (5,) and float(model.item_bias.abs().sum()) == 0.0
+    assert any(p is model.item_bias for p in model.parameters())  # trained with the rest
+    assert PinSageModel(8, 16, 4).item_bias is None
+    with _pytest.raises(ValueError, match="num_items"):
+        PinSageModel(8, 16, 4, item_bias=True)

@@ -104,15 +104,16 @@ class PinSageModel(nn.Module):
 
     `feat_dim` = 0 means no content features (id embedding only; then `id_dim` > 0).
     Embeddings are `out_dim`-dimensional: G2 ReLU(G1 z + g) + g2 over the last conv.
+    With `item_bias`, `item_bias[i]` is a learnable offset of item i's score (not an input).
     """
 
     def __init__(self, feat_dim: int, hidden_dim: int, out_dim: int, num_items: int = 0,
-                 id_dim: int = 0, num_layers: int = 2):
+                 id_dim: int = 0, num_layers: int = 2, item_bias: bool = False):
         super().__init__()
         if feat_dim <= 0 and id_dim <= 0:
             raise ValueError("need content features (feat_dim > 0) or an id embedding (id_dim > 0)")
-        if id_dim > 0 and num_items <= 0:
-            raise ValueError("an id embedding needs num_items")
+        if (id_dim > 0 or item_bias) and num_items <= 0:
+            raise ValueError("an id embedding or item bias needs num_items")
         self.proj = nn.Linear(feat_dim, hidden_dim) if feat_dim > 0 else None
         self.id_emb = nn.Embedding(num_items, id_dim) if id_dim > 0 else None
         if self.id_emb is not None:
@@ -124,6 +125,8 @@ class PinSageModel(nn.Module):
             in_dim = hidden_dim
         self.G1 = nn.Linear(hidden_dim, hidden_dim)
         self.G2 = nn.Linear(hidden_dim, out_dim)
+        # a learnable per-item score offset (popularity), added to z_q . z_i; zero at start
+        self.item_bias = nn.Parameter(torch.zeros(num_items)) if item_bias else None
 
     @property
     def num_layers(self) -> int:

@@ -7,6 +7,9 @@
     user_ids.txt          one external id per line, row i = user i
     item_ids.txt          one external id per line, row i = item i
     item_text.jsonl       optional; line i = {"item_id": ..., "text": ...}
+    item_query_embeddings.npy  optional float32 [num_items, d]: item i as a query of `similar`
+                          when it differs from its indexed vector (e.g. a bias column: the
+                          indexed vector ends in b_i, the query in 1)
     seen.npz              scipy CSR [num_users, num_items]: pairs never recommended (train + val)
     item_index/           the FAISS index over item embeddings (`ItemIndex.save`)
     recommender.json      written last: counts, dimension, index, file list
@@ -61,6 +64,7 @@ def save_recommender(
     item_text: Sequence[str | None] | None = None,
     factory: str = "Flat",
     metric: Metric = "ip",
+    item_query_emb: Any = None,
 ) -> None:
     """Write embeddings, ids, seen pairs, optional item text and a FAISS index into the folder.
 
@@ -83,6 +87,11 @@ def save_recommender(
             raise InputError(f"item_text has {len(texts)} entries but there are {items.shape[0]} items.")
         if not all(t is None or isinstance(t, str) for t in texts):
             raise InputError("item_text entries must be strings (or None for items without text).")
+    queries = None
+    if item_query_emb is not None:
+        queries = as_float_matrix(item_query_emb, "item query embeddings")
+        if queries.shape != items.shape:
+            raise InputError(f"item query embeddings have shape {queries.shape}, item embeddings {items.shape}.")
     index = ItemIndex.build(items, factory=factory, metric=metric)  # fails before anything is written
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -98,6 +107,11 @@ def save_recommender(
         files.append("item_text.jsonl")
     else:
         (folder / "item_text.jsonl").unlink(missing_ok=True)
+    if queries is not None:
+        atomic_write(folder / "item_query_embeddings.npy", lambda f: np.save(f, queries))
+        files.append("item_query_embeddings.npy")
+    else:
+        (folder / "item_query_embeddings.npy").unlink(missing_ok=True)
     atomic_write(folder / "seen.npz", lambda f: sp.save_npz(f, seen))
     index.save(folder / INDEX_DIR)
     manifest = {
@@ -186,6 +200,7 @@ class Recommender:
     index: ItemIndex
     method: str | None = None
     dataset: str | None = None
+    item_query_emb: np.ndarray | None = None  # items as queries, when not their indexed vectors
 
     def __post_init__(self) -> None:
         self._user_pos = {u: i for i, u in enumerate(self.user_ids)}
@@ -219,7 +234,8 @@ class Recommender:
     def similar(self, item_id: str, k: int = 10) -> list[dict[str, Any]]:
         """The k items closest to `item_id` under the index metric (never the item itself)."""
         i = self.item_index(item_id)
-        return self._search(self.item_emb[i], k, [np.array([i])])
+        query = self.item_emb if self.item_query_emb is None else self.item_query_emb
+        return self._search(query[i], k, [np.array([i])])
 
     def _search(self, query: np.ndarray, k: int, exclude) -> list[dict[str, Any]]:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
@@ -278,11 +294,14 @@ def load_recommender(run_dir: str | Path, *, ef_search: int | None = None, nprob
         if man.get("has_text"):
             lines = (folder / "item_text.jsonl").read_text(encoding="utf-8").split("\n")
             texts = [json.loads(line)["text"] for line in lines if line.strip()]
+        queries = None
+        if "item_query_embeddings.npy" in man.get("files", []):
+            queries = np.load(folder / "item_query_embeddings.npy").astype(np.float32, copy=False)
     except (OSError, ValueError, KeyError) as e:
         raise InputError(f"cannot read the recommender in {folder}: {e}") from None
     if users.shape != (nu, dim) or items.shape != (ni, dim) or seen.shape != (nu, ni) or (
         texts is not None and len(texts) != ni
-    ):
+    ) or (queries is not None and queries.shape != (ni, dim)):
         raise InputError(
             f"the recommender files in {folder} do not match {manifest_path} "
             f"({nu} users, {ni} items, {dim}-d); the run directory is damaged, re-save it."
@@ -294,7 +313,7 @@ def load_recommender(run_dir: str | Path, *, ef_search: int | None = None, nprob
     return Recommender(
         run_dir=run_dir, folder=folder, user_emb=users.astype(np.float32, copy=False),
         item_emb=items.astype(np.float32, copy=False), user_ids=user_ids, item_ids=item_ids,
-        item_text=texts, seen=seen, index=index, method=method, dataset=dataset,
+        item_text=texts, seen=seen, index=index, method=method, dataset=dataset, item_query_emb=queries,
     )
 
 

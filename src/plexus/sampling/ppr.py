@@ -26,10 +26,12 @@ from plexus.sampling.random_walk import BipartiteCSR
 __all__ = [
     "PPRConfig",
     "PPROperator",
+    "calibrated_window",
     "curriculum_hard_negatives",
     "hard_negative_window",
     "ppr_scores",
     "ppr_topk",
+    "target_ranks",
     "window_bounds",
 ]
 
@@ -143,6 +145,62 @@ def ppr_topk(
     if not items:
         return torch.empty(0, k, dtype=torch.long), torch.empty(0, k)
     return torch.cat(items), torch.cat(scores)
+
+
+def target_ranks(
+    graph: BipartiteCSR | PPROperator,
+    queries: torch.Tensor,
+    targets: torch.Tensor,
+    alpha: float = 0.15,
+    num_iters: int = 20,
+    batch_size: int = 256,
+) -> torch.Tensor:
+    """[P] the 0-based rank of each target in its query's PPR ranking (the query excluded).
+
+    Ranks count as `ppr_topk` orders items: higher score first, ties by smaller item id, so
+    rank r means the target would be `ppr_topk(...)[r]`. Each distinct query is scored once.
+    """
+    op = graph if isinstance(graph, PPROperator) else PPROperator(graph)
+    queries = torch.as_tensor(queries).cpu().long()
+    targets = torch.as_tensor(targets).cpu().long()
+    uniq, inverse = torch.unique(queries, return_inverse=True)
+    ranks = torch.empty(targets.numel(), dtype=torch.long)
+    ids = torch.arange(op.num_items)
+    for lo in range(0, uniq.numel(), batch_size):
+        q = uniq[lo:lo + batch_size]
+        s = ppr_scores(op, q, alpha, num_iters)
+        s[torch.arange(q.numel()), q] = -1.0  # the query is not a candidate
+        mine = torch.nonzero((inverse >= lo) & (inverse < lo + q.numel())).flatten()
+        rows = s[inverse[mine] - lo]  # [m, num_items]
+        t = targets[mine]
+        st = rows.gather(1, t[:, None])
+        ranks[mine] = ((rows > st) | ((rows == st) & (ids[None, :] < t[:, None]))).sum(1)
+    return ranks
+
+
+def calibrated_window(ranks: torch.Tensor, num_candidates: int, quantile: float = 0.95,
+                      width: float | int = 0.1) -> tuple[int, int]:
+    """Hard-negative ranks [lo, hi) that start beyond where real targets rank.
+
+    `ranks` are validation targets' PPR ranks (`target_ranks`); lo = 1 + their `quantile`
+    (the "higher" order statistic), so at least that share of the targets ranks before the
+    window. `width` is a count of ranks, or a share of the `num_candidates` when a float < 1;
+    the window is cut at the catalogue's end. The paper's window (ranks 2000-5000 of
+    billions) lies far beyond its targets; on a small catalogue a window at a fixed share
+    (e.g. 2-5 %) lands among them, which makes hard negatives real positives.
+    """
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"quantile must be in (0, 1), not {quantile}")
+    if ranks.numel() == 0:
+        raise ValueError("no validation targets to calibrate the hard-negative window on")
+    q = torch.quantile(ranks.double(), quantile, interpolation="higher")
+    lo = int(q) + 1
+    w = int(round(width * num_candidates)) if isinstance(width, float) and width < 1 else int(width)
+    hi = min(lo + max(w, 1), num_candidates)
+    if lo >= hi:
+        raise ValueError(f"the {quantile:.0%} quantile of validation targets' PPR ranks is {int(q)} of "
+                         f"{num_candidates}: no ranks are left beyond it for hard negatives")
+    return lo, hi
 
 
 def window_bounds(num_items: int, window: tuple[float, float]) -> tuple[int, int]:

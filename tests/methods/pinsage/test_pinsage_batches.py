@@ -21,7 +21,8 @@ def graph(shared_datasets):
 
 @pytest.fixture(scope="module")
 def hard(graph):
-    return HardNegatives(graph[0], [0.02, 0.05], alpha=0.15, num_iters=10)
+    (lo, hi), _ = HardNegatives.window(graph[0], [0.02, 0.05], None, 0.95, 0.1, 0.15, 10)
+    return HardNegatives(graph[0], lo, hi, alpha=0.15, num_iters=10)
 
 
 def test_hard_negatives_come_from_the_ppr_rank_window(graph, hard):
@@ -50,17 +51,26 @@ def test_max_margin_loss_matches_hand_computation(graph, hard):
     items = batch.blocks[-1].dst
     z = torch.nn.functional.normalize(torch.randn(items.numel(), 4, generator=torch.Generator().manual_seed(1)), dim=1)
     margin = 0.1
-    total, count = 0.0, 0
-    for b in range(3):
-        q, p = batch.query[b], batch.positive[b]
-        assert items[q] == pairs[0, b] and items[p] == pairs[1, b]
-        negatives = [n for n in batch.negative.tolist() if n not in (int(q), int(p))]
-        negatives += [n for n in batch.hard[b].tolist() if n >= 0 and n != int(p)]
-        for n in negatives:
-            total += max(0.0, float(z[q] @ z[n] - z[q] @ z[p]) + margin)
-            count += 1
+    bias = torch.randn(items.numel(), generator=torch.Generator().manual_seed(2))
+    for hard_weight, b_ in ((1.0, None), (3.0, None), (0.5, bias)):
+        shared, n_shared, hard_sum, n_hard = 0.0, 0, 0.0, 0
+        for b in range(3):
+            q, p = batch.query[b], batch.positive[b]
+            assert items[q] == pairs[0, b] and items[p] == pairs[1, b]
+
+            def s(x):
+                return float(z[q] @ z[x]) + (0.0 if b_ is None else float(b_[x]))
+
+            for n in [n for n in batch.negative.tolist() if n not in (int(q), int(p))]:
+                shared += max(0.0, s(n) - s(p) + margin)
+                n_shared += 1
+            for n in [n for n in batch.hard[b].tolist() if n >= 0 and n != int(p)]:
+                hard_sum += max(0.0, s(n) - s(p) + margin)
+                n_hard += 1
+        assert n_hard > 0
+        want = shared / n_shared + hard_weight * hard_sum / n_hard
+        assert float(max_margin_loss(z, batch, margin, hard_weight, b_)) == pytest.approx(want, rel=1e-5)
     assert batch.hard.shape == (3, 2) and batch.negative.numel() == 7
-    assert float(max_margin_loss(z, batch, margin)) == pytest.approx(total / count, rel=1e-5)
 
 
 def test_batches_are_the_same_with_workers_and_by_seed(graph, hard):

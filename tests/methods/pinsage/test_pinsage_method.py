@@ -37,7 +37,8 @@ def _plexus(args, env, timeout=300) -> subprocess.CompletedProcess:
 def cli_run(tmp_path_factory, shared_datasets):
     out = tmp_path_factory.mktemp("pinsage")
     done = _plexus(["run", "pinsage", "--dataset", "movielens-100k", "epochs=3", "max_hard_negatives=1",
-                    "num_workers=1", *SMALL, "--out", str(out), "--json", "--quiet"], _env(shared_datasets))
+                    "num_workers=1", "index=HNSW32", *SMALL, "--out", str(out), "--json", "--quiet"],
+                   _env(shared_datasets))
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -56,6 +57,23 @@ def test_curriculum_adds_a_hard_negative_per_epoch_up_to_the_cap(cli_run):
     assert [r["epoch"] for r in history] == [1, 2, 3]
     assert [r["hard_negatives"] for r in history] == [0, 1, 1]  # epoch n: n - 1, capped at 1
     assert all(r["pairs"] == 2048 for r in history)
+
+
+def test_hard_window_is_calibrated_beyond_validation_targets_and_recorded(cli_run):
+    info = json.loads((Path(cli_run["run_dir"]) / "artifacts" / "hard_negatives.json").read_text())
+    assert info["how"].startswith("calibrated") and info["quantile"] == 0.95
+    assert info["val_targets_before_window"] >= 0.95 and info["val_targets_inside_window"] <= 0.05
+    assert info["val_target_rank_median"] < info["lo"] < info["hi"] <= 1681
+    m = cli_run["metrics"]
+    assert (m["hard_lo"], m["hard_hi"]) == (info["lo"], info["hi"])  # plain numbers: one window per run
+    assert f"[{info['lo']}, {info['hi']})" in cli_run["protocol"]
+
+
+def test_export_builds_the_configured_ann_index(cli_run):
+    meta = json.loads((Path(cli_run["run_dir"]) / "artifacts" / "item_index" / "index.json").read_text())
+    assert meta["factory"] == "HNSW32" and meta["params"]["efSearch"] >= 1
+    assert 0.9 <= cli_run["metrics"]["index_recall@10"] <= 1.0  # measured against Flat at export
+    assert "HNSW32 index" in cli_run["protocol"]
 
 
 def test_test_metrics_come_from_the_best_validation_epoch(cli_run, shared_datasets):
@@ -175,21 +193,20 @@ PRESETS = sorted((Path(__file__).resolve().parents[3] / "configs" / "pinsage").g
 
 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.name)
-def test_presets_are_the_defaults_with_the_bench_budget(path):
-    """configs/pinsage/DATASET.yaml is valid, and is what `plexus bench pinsage` runs on DATASET:
-    the defaults plus the bench's budget (ml-1m also spells out the id embedding it needs)."""
+def test_presets_are_valid_and_spell_out_the_defaults(path):
+    """configs/pinsage/DATASET.yaml is valid and holds the defaults (the paper's setting and the
+    options chosen on validation); ml-1m also spells out the id embedding and its pair budget."""
     from dataclasses import asdict
 
     from plexus.config import apply_dict, load_yaml
     from plexus.methods.pinsage.algorithm import Config, check_config
-    from plexus.methods.pinsage.bench import PINSAGE
 
     values = load_yaml(path)
     assert values.pop("method") == "pinsage" and values["dataset"] == path.stem
     cfg = Config()
     apply_dict(cfg, values, str(path))
     check_config(cfg)
-    expected = Config(dataset=path.stem, **PINSAGE[path.stem][0])
+    expected = Config(dataset=path.stem)
     if path.stem == "ml-1m":
-        expected.id_embedding = True  # no item text: the default (None) resolves to on anyway
+        expected.id_embedding, expected.pairs_per_epoch, expected.epochs = True, 50000, 8
     assert asdict(cfg) == asdict(expected)

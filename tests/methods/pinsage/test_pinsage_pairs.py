@@ -1,10 +1,12 @@
-"""PinSage positive pairs: consecutive interactions within a time window; co-engagement draws."""
+"""PinSage positive pairs: moments (same-timestamp bursts as sets) within a time window;
+consecutive pairs without times; co-engagement draws."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from plexus.methods.pinsage.pairs import CoEngagementSampler, consecutive_pairs
+from plexus.methods.pinsage.pairs import CoEngagementSampler, consecutive_pairs, moment_pairs
 from plexus.sampling.random_walk import bipartite_csr
 
 
@@ -37,3 +39,40 @@ def test_co_engagement_draws_are_items_of_a_common_user():
         assert q != i and users_of[q] & users_of[i]
     again = sampler.sample(2000, torch.Generator().manual_seed(0))
     assert torch.equal(pairs, again)  # seeded
+
+
+def _as_set(pairs: torch.Tensor) -> list[tuple[int, int]]:
+    return sorted(map(tuple, pairs.t().tolist()))
+
+
+def test_a_burst_is_a_set_and_the_next_moment_is_within_the_window():
+    # user 0: {1, 2} at t=0 (a burst), {3} at t=60, {4} at t=10000 (beyond the hour), {4, 4} repeat
+    # user 1: {5} at t=0, {6, 7} at t=3600 (exactly the window)
+    edge_index = torch.tensor([[0, 0, 0, 0, 1, 1, 1], [2, 1, 3, 4, 7, 5, 6]])
+    times = torch.tensor([0, 0, 60, 10000, 3600, 0, 3600])
+    got = _as_set(moment_pairs(edge_index, times, window=3600))
+    burst = [(1, 2), (2, 1)]  # both ways: inside a burst there is no order
+    to_next = [(1, 3), (2, 3)]  # every item of a moment -> every item of the next one
+    user1 = [(5, 6), (5, 7), (6, 7), (7, 6)]
+    assert got == sorted(burst + to_next + user1)
+    # no window: 3 -> 4 joins (any gap)
+    assert _as_set(moment_pairs(edge_index, times, window=None)) == sorted(burst + to_next + [(3, 4)] + user1)
+
+
+def test_shuffled_interaction_rows_give_the_same_pairs():
+    rng = np.random.default_rng(0)
+    n = 3000
+    users = rng.integers(0, 40, n)
+    items = rng.integers(0, 200, n)
+    times = rng.integers(0, 50, n) * 1800  # many equal timestamps: bursts
+    edge_index = torch.tensor(np.stack([users, items]))
+    ref = moment_pairs(edge_index, torch.tensor(times), window=3600)
+    assert ref.size(1) > 1000
+    for seed in range(3):
+        perm = torch.from_numpy(np.random.default_rng(seed + 1).permutation(n))
+        again = moment_pairs(edge_index[:, perm], torch.tensor(times)[perm], window=3600)
+        assert torch.equal(again, ref)  # same set, and the same order
+    # in contrast, the old "consecutive in the file" rule depends on the row order
+    perm = torch.from_numpy(np.random.default_rng(9).permutation(n))
+    assert _as_set(consecutive_pairs(edge_index, torch.tensor(times), 3600)) != _as_set(
+        consecutive_pairs(edge_index[:, perm], torch.tensor(times)[perm], 3600))

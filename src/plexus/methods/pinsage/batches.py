@@ -5,8 +5,10 @@ A batch of positive pairs (q, i) needs, besides the pairs:
 * shared negatives: `num_negatives` distinct items drawn uniformly for the whole batch, as
   the paper does (500 per mini-batch) to keep the number of embeddings per step bounded;
 * hard negatives (`HardNegatives`): items ranked in a window of personalised PageRank
-  scores w.r.t. q (the paper: ranks 2000-5000 of 3B items; here a window scaled to the
-  catalogue, `plexus.sampling.ppr.window_bounds`), `n_hard` per pair by the curriculum;
+  scores w.r.t. q (the paper: ranks 2000-5000 of 3B items, far beyond where its targets
+  rank). Here the window starts beyond the 95th percentile of the validation targets' own
+  PPR ranks (`HardNegatives.window`), so hard negatives are rarely real positives;
+  `n_hard` per pair by the curriculum, with their own weight in the loss;
 * the blocks (`plexus.nn.pinsage.build_blocks`) that embed every distinct item above
   through the model's layers over this epoch's importance neighbourhoods.
 
@@ -31,7 +33,8 @@ from dataclasses import dataclass
 import torch
 
 from plexus.nn.pinsage import Block, build_blocks
-from plexus.sampling.ppr import PPROperator, hard_negative_window, ppr_topk, window_bounds
+from plexus.sampling.ppr import (PPROperator, calibrated_window, hard_negative_window, ppr_topk, target_ranks,
+                                 window_bounds)
 from plexus.sampling.random_walk import BipartiteCSR
 from plexus.train.seed import stream_generator
 
@@ -39,14 +42,36 @@ __all__ = ["Batch", "HardNegatives", "PinSageBatches"]
 
 
 class HardNegatives:
-    """Each item's PPR rank window [lo, hi) (self excluded), and draws from it."""
+    """Each item's PPR rank window [lo, hi) (self excluded), and draws from it.
 
-    def __init__(self, graph: BipartiteCSR, window, alpha: float, num_iters: int, batch_size: int = 256):
-        self.lo, self.hi = window_bounds(graph.num_items - 1, tuple(window))
+    `window(...)` chooses [lo, hi): calibrated beyond the validation targets' ranks, or
+    fixed ranks / catalogue shares (`plexus.sampling.ppr.window_bounds`).
+    """
+
+    def __init__(self, graph: BipartiteCSR, lo: int, hi: int, alpha: float, num_iters: int, batch_size: int = 256):
+        self.lo, self.hi = lo, hi
         items, scores = ppr_topk(PPROperator(graph), torch.arange(graph.num_items), self.hi, alpha, num_iters,
                                  exclude_self=True, batch_size=batch_size)
         self.items = items[:, self.lo:].contiguous()
         self.scores = scores[:, self.lo:].contiguous()
+
+    @staticmethod
+    def window(graph: BipartiteCSR, fixed, val_pairs: torch.Tensor, quantile: float, width: float,
+               alpha: float, num_iters: int) -> tuple[tuple[int, int], dict]:
+        """[lo, hi) and what it was chosen from (written to the run's artefacts)."""
+        n = graph.num_items - 1  # the query itself is never a candidate
+        if fixed is not None:
+            lo, hi = window_bounds(n, tuple(fixed))
+            return (lo, hi), {"how": "fixed", "window": list(fixed), "lo": lo, "hi": hi}
+        ranks = target_ranks(graph, val_pairs[0], val_pairs[1], alpha, num_iters)
+        lo, hi = calibrated_window(ranks, n, quantile, width)
+        inside = float(((ranks >= lo) & (ranks < hi)).float().mean())
+        return (lo, hi), {
+            "how": f"calibrated: beyond the {quantile:g} quantile of validation targets' PPR ranks",
+            "lo": lo, "hi": hi, "num_candidates": n, "quantile": quantile, "width": width,
+            "num_val_pairs": int(ranks.numel()), "val_target_rank_median": float(ranks.double().median()),
+            "val_target_rank_quantile": int(lo - 1), "val_targets_inside_window": inside,
+            "val_targets_before_window": float((ranks < lo).float().mean())}
 
     def draw(self, queries: torch.Tensor, positives: torch.Tensor, num: int,
              generator: torch.Generator) -> torch.Tensor:
@@ -99,20 +124,29 @@ class PinSageBatches(torch.utils.data.Dataset):
                      inverse[:b_], inverse[b_:2 * b_], inverse[2 * b_:2 * b_ + s], hard_rows)
 
 
-def max_margin_loss(z: torch.Tensor, batch: Batch, margin: float) -> torch.Tensor:
+def max_margin_loss(z: torch.Tensor, batch: Batch, margin: float, hard_weight: float = 1.0,
+                    bias: torch.Tensor | None = None) -> torch.Tensor:
     """The paper's max-margin loss over a batch's embedded items `z` (rows of `blocks[-1].dst`).
 
-    mean over (pair, negative) of max(0, z_q . z_n - z_q . z_i + margin), over the shared
-    negatives and the pair's hard negatives. A shared draw can be the pair's own query or
+    mean over (pair, shared negative) of max(0, s(q, n) - s(q, i) + margin), plus
+    `hard_weight` x the same mean over the pair's hard negatives (their own term, so a few
+    hard negatives are not drowned by hundreds of shared ones). s(q, x) = z_q . z_x (+ b_x
+    with an item `bias`, rows of `z`). A shared draw can be the pair's own query or
     positive: those terms are skipped. Rows are distinct items, so comparing rows compares items.
     """
     zq, zp = z[batch.query], z[batch.positive]
     pos = (zq * zp).sum(1, keepdim=True)
     shared = zq @ z[batch.negative].t()  # [B, S]
-    hard = torch.einsum("bd,bhd->bh", zq, z[batch.hard.clamp(min=0)])  # [B, H]
-    scores = torch.cat([shared, hard], 1)
+    hard_rows = batch.hard.clamp(min=0)
+    hard = torch.einsum("bd,bhd->bh", zq, z[hard_rows])  # [B, H]
+    if bias is not None:
+        pos = pos + bias[batch.positive][:, None]
+        shared = shared + bias[batch.negative][None, :]
+        hard = hard + bias[hard_rows]
     neg = batch.negative[None, :]
-    valid = torch.cat([(neg != batch.positive[:, None]) & (neg != batch.query[:, None]),
-                       (batch.hard >= 0) & (batch.hard != batch.positive[:, None])], 1)
-    hinge = torch.relu(scores - pos + margin) * valid
-    return hinge.sum() / valid.sum().clamp(min=1)
+    valid_shared = (neg != batch.positive[:, None]) & (neg != batch.query[:, None])
+    valid_hard = (batch.hard >= 0) & (batch.hard != batch.positive[:, None])
+    loss = (torch.relu(shared - pos + margin) * valid_shared).sum() / valid_shared.sum().clamp(min=1)
+    if valid_hard.any():
+        loss = loss + hard_weight * (torch.relu(hard - pos + margin) * valid_hard).sum() / valid_hard.sum()
+    return loss

@@ -5,8 +5,11 @@ so PinSage, the text-only neighbours, the visit-count recommender and LightGCN's
 embeddings answer exactly the same queries:
 
 * item-to-item (the paper's protocol, `plexus.eval.item_to_item`): the held-out split's
-  consecutive pairs of the same user (q, next item), ranked among all items but q;
-  metrics `hit_rate@K`, `mrr` (scaled by `mrr_scale`, 100 in the paper), `mrr_unscaled`;
+  pairs of the same user under the training rule (`pairs.moment_pairs`: same moment, or
+  the next moment within the same `window`; in the data's order without times), ranked
+  among all items but q; metrics `hit_rate@K`, `mrr` (scaled by `mrr_scale`, 100 in the
+  paper), `mrr_unscaled`. With cold items, "val" and "test" keep the pairs between
+  trained items and "test_cold" holds the test pairs whose target is a cold item;
 * user-level (DGL's PinSage example): each user's latest item before the split is the
   query; all items are ranked for the user with the already seen ones masked (training
   items for validation; training and validation items for test) and the user's held-out
@@ -25,7 +28,7 @@ import numpy as np
 import torch
 
 from plexus.eval.item_to_item import item_to_item_metrics
-from plexus.methods.pinsage.pairs import consecutive_pairs
+from plexus.methods.pinsage.pairs import consecutive_pairs, moment_pairs
 from plexus.methods.recommenders.data import EDGE, InteractionSplit
 from plexus.methods.recommenders.evaluation import scores_metrics
 
@@ -62,14 +65,30 @@ class ItemEvaluation:
     batch_size: int
 
     @classmethod
-    def build(cls, split: InteractionSplit, ks, mrr_scale: float, batch_size: int) -> "ItemEvaluation":
-        t_train, t_val = split_times(split, "train"), split_times(split, "val")
-        pairs = {w: consecutive_pairs(getattr(split, w), split_times(split, w)) for w in ("val", "test")}
+    def build(cls, split: InteractionSplit, ks, mrr_scale: float, batch_size: int, window: float | None = None,
+              cold: torch.Tensor | None = None, train_times: torch.Tensor | None = None) -> "ItemEvaluation":
+        """`train_times` align with `split.train` when it differs from the data's (cold items removed)."""
+        t_train = train_times if train_times is not None else split_times(split, "train")
+        t_val = split_times(split, "val")
+        pairs = {}
+        for w in ("val", "test"):
+            times = split_times(split, w)
+            edges = getattr(split, w)
+            pairs[w] = consecutive_pairs(edges) if times is None else moment_pairs(edges, times, window)
+        if cold is not None:
+            test = pairs["test"]
+            pairs["test_cold"] = test[:, cold[test[1]]]
+            for w in ("val", "test"):
+                pairs[w] = pairs[w][:, ~cold[pairs[w][0]] & ~cold[pairs[w][1]]]
         seen = torch.cat([split.train, split.val], 1)
         seen_t = torch.cat([t_train, t_val]) if t_train is not None and t_val is not None else None
         latest = {"val": latest_items(split.train, t_train, split.num_users),
                   "test": latest_items(seen, seen_t, split.num_users)}
         return cls(split, pairs, latest, tuple(ks), mrr_scale, batch_size)
+
+    def item_to_item(self, score_fn: ItemScorer, which: str) -> dict[str, float]:
+        """The item-to-item metrics alone, on `which` ("val", "test" or "test_cold")."""
+        return item_to_item_metrics(score_fn, self.pairs[which], self.split.num_items, self.ks, self.mrr_scale)
 
     def evaluate(self, score_fn: ItemScorer, which: str) -> dict[str, float]:
         """Item-to-item and user-level metrics on `which` ("val" or "test")."""
@@ -93,7 +112,9 @@ class ItemEvaluation:
         return out
 
 
-def embedding_scorer(emb: torch.Tensor) -> ItemScorer:
-    """Inner-product scores of query items against every item (the FAISS `ip` metric)."""
+def embedding_scorer(emb: torch.Tensor, queries: torch.Tensor | None = None) -> ItemScorer:
+    """Inner-product scores of query items against every item (the FAISS `ip` metric);
+    `queries` are the items' vectors as queries when they differ (an item-bias column)."""
     emb_t = emb.t().contiguous()
-    return lambda q: emb[q] @ emb_t
+    q_emb = emb if queries is None else queries
+    return lambda q: q_emb[q] @ emb_t

@@ -8,7 +8,8 @@ features and of its importance neighbourhood. A new item gets
 * its neighbourhood: random walks from it over the training graph extended with the new
   interactions (new users are added as nodes; a new item without interactions has an empty
   neighbourhood and is embedded from its text alone);
-* for runs with id embeddings, the mean of the trained id vectors (its own is unknown).
+* for runs with id embeddings (or an item bias), the mean of the trained id vectors
+  (biases): its own is unknown.
 
 The trained items keep the neighbourhood tables of the export, which only reference
 trained items, so their embeddings are exactly the exported ones and old and new items
@@ -26,11 +27,29 @@ import torch
 from plexus.errors import InputError
 from plexus.graph.interactions import _item_text, read_interactions
 from plexus.graph.tables import _check_unique_ids, _id_column, _read_table, _require_column
-from plexus.methods.pinsage.algorithm import EVAL_STREAM, MODEL_FILE, build_model, item_embeddings, walk_config
+from plexus.methods.pinsage.algorithm import (EVAL_STREAM, MODEL_FILE, build_model, item_embeddings, query_vectors,
+                                              walk_config)
 from plexus.retrieval.artifacts import load_recommender, save_recommender
 from plexus.sampling.random_walk import bipartite_csr, importance_neighbors
 from plexus.train.checkpoint import load_checkpoint
 from plexus.train.seed import stream_generator
+
+
+def inductive_tables(graph, cfg, tables: tuple[torch.Tensor, torch.Tensor], items: torch.Tensor,
+                     generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Neighbourhood tables over `graph.num_items` rows: the trained ones, with the rows of
+    `items` (new or cold) from walks over `graph` (which holds their interactions)."""
+    neighbors, weights = tables
+    n = graph.num_items
+    if neighbors.size(0) < n:  # rows for items appended after the run
+        pad = n - neighbors.size(0)
+        neighbors = torch.cat([neighbors, torch.full((pad, neighbors.size(1)), -1, dtype=neighbors.dtype)])
+        weights = torch.cat([weights, torch.zeros(pad, weights.size(1), dtype=weights.dtype)])
+    else:
+        neighbors, weights = neighbors.clone(), weights.clone()
+    nbr, w = importance_neighbors(graph, walk_config(cfg), queries=items, generator=generator)
+    neighbors[items], weights[items] = nbr, w
+    return neighbors, weights
 
 
 def _index(ids: list[str], known: dict[str, int], path, what: str) -> torch.Tensor:
@@ -86,18 +105,20 @@ def embed_new_items(run_dir: str | Path, items_path: str | Path, interactions_pa
         items = _index(data["item"].node_id, item_pos, interactions_path, "item")[ei[1]]
         edges, num_users = torch.cat([edges, torch.stack([users, items])], 1), len(user_pos)
     graph = bipartite_csr(edges, num_users, n_old + n_new)
-    nbr, w = importance_neighbors(graph, walk_config(cfg), queries=torch.arange(n_old, n_old + n_new),
-                                  generator=stream_generator(cfg.seed, EVAL_STREAM + 1))
-    neighbors = torch.cat([bundle["neighbors"], nbr])
-    weights = torch.cat([bundle["weights"], w])
+    new_rows = torch.arange(n_old, n_old + n_new)
+    neighbors, weights = inductive_tables(graph, cfg, (bundle["neighbors"], bundle["weights"]), new_rows,
+                                          stream_generator(cfg.seed, EVAL_STREAM + 1))
+    nbr = neighbors[new_rows]
 
     state = dict(bundle["model"])
-    if bundle["with_ids"]:
-        ids = state["id_emb.weight"]
-        state["id_emb.weight"] = torch.cat([ids, ids.mean(0, keepdim=True).expand(n_new, -1)])
+    for key in ("id_emb.weight", "item_bias"):
+        if key in state:  # unknown for new items: the trained items' mean
+            old = state[key]
+            state[key] = torch.cat([old, old.mean(0, keepdim=True).expand(n_new, *old.shape[1:])])
     model = build_model(cfg, 0 if features is None else features.size(1), n_old + n_new, bundle["with_ids"])
     model.load_state_dict(state)
-    emb = item_embeddings(model, features, (neighbors, weights), cfg.inference_chunk)
+    emb = item_embeddings(model, features, (neighbors, weights), cfg.inference_chunk, cfg.normalize)
+    with_bias = model.item_bias is not None
 
     folder = Path(out) if out is not None else run_dir / "inductive"
     seen = rec.seen.tocoo()
@@ -106,7 +127,8 @@ def embed_new_items(run_dir: str | Path, items_path: str | Path, interactions_pa
         item_text = list(rec.item_text) + (texts if texts is not None else [None] * n_new)
     save_recommender(folder, user_emb=rec.user_emb, item_emb=emb, user_ids=rec.user_ids,
                      item_ids=rec.item_ids + new_ids, seen_edge_index=np.stack([seen.row, seen.col]),
-                     item_text=item_text)
+                     item_text=item_text, factory=rec.index.factory,
+                     item_query_emb=query_vectors(emb, True) if with_bias else None)
     return {"run_dir": str(run_dir), "out": str(folder), "new_items": n_new,
             "new_items_without_interactions": int((nbr[:, 0] < 0).sum()),
             "new_interactions": int(edges.size(1) - bundle["train"].size(1)), "dim": int(emb.size(1))}
