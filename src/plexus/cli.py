@@ -292,11 +292,13 @@ def recommend(
     run_dir: Path = typer.Argument(..., help="A recommender's run directory."),
     user: str = typer.Option(..., "--user", "-u", help="External user id."),
     k: int = typer.Option(10, "-k", min=1, max=1000, help="How many items."),
+    ef_search: Optional[int] = typer.Option(None, "--ef-search", min=1, help="HNSW efSearch (approximate indexes; default: as the run saved it)."),
+    nprobe: Optional[int] = typer.Option(None, "--nprobe", min=1, help="IVF lists probed (approximate indexes; default: as the run saved it)."),
 ):
     """Top-k items for a user, excluding what the user has already seen."""
     from plexus.retrieval.artifacts import recommend_cli
 
-    typer.echo(recommend_cli(run_dir, user, k))
+    typer.echo(recommend_cli(run_dir, user, k, ef_search=ef_search, nprobe=nprobe))
 
 
 @app.command()
@@ -305,11 +307,13 @@ def similar(
     run_dir: Path = typer.Argument(..., help="A recommender's run directory."),
     item: str = typer.Option(..., "--item", "-i", help="External item id."),
     k: int = typer.Option(10, "-k", min=1, max=1000, help="How many items."),
+    ef_search: Optional[int] = typer.Option(None, "--ef-search", min=1, help="HNSW efSearch (approximate indexes; default: as the run saved it)."),
+    nprobe: Optional[int] = typer.Option(None, "--nprobe", min=1, help="IVF lists probed (approximate indexes; default: as the run saved it)."),
 ):
     """The k items nearest to an item in the run's embedding space (FAISS)."""
     from plexus.retrieval.artifacts import similar_cli
 
-    typer.echo(similar_cli(run_dir, item, k))
+    typer.echo(similar_cli(run_dir, item, k, ef_search=ef_search, nprobe=nprobe))
 
 
 @app.command()
@@ -318,11 +322,13 @@ def serve(
     run_dir: Path = typer.Argument(..., help="A recommender's run directory."),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
+    ef_search: Optional[int] = typer.Option(None, "--ef-search", min=1, help="HNSW efSearch (approximate indexes; default: as the run saved it)."),
+    nprobe: Optional[int] = typer.Option(None, "--nprobe", min=1, help="IVF lists probed (approximate indexes; default: as the run saved it)."),
 ):
     """HTTP API over a run directory: /recommend, /similar, /health, docs at /docs."""
     from plexus.serve.app import serve as run_server
 
-    run_server(run_dir, host=host, port=port)
+    run_server(run_dir, host=host, port=port, ef_search=ef_search, nprobe=nprobe)
 
 
 @app.command()

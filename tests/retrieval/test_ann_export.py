@@ -76,3 +76,11 @@ def test_similar_uses_item_query_vectors(tmp_path):
     save_recommender(tmp_path / "plain", user_emb=np.zeros((1, 3)), item_emb=items, user_ids=["u"],
                      item_ids=list("abcd"), seen_edge_index=np.zeros((2, 0)))
     assert [r["item_id"] for r in load_recommender(tmp_path / "plain").similar("a", 3)] == ["b", "d", "c"]
+
+
+def test_serve_and_cli_take_the_search_settings_of_an_approximate_index(tmp_path):
+    run_dir = tmp_path / "20250101-120000-pinsage-synthetic"
+    _save(run_dir / "artifacts", "IVF8,Flat")
+    assert create_app(run_dir).state.recommender.index.params["nprobe"] != 1
+    app = create_app(run_dir, nprobe=1)  # `plexus serve RUN --nprobe 1`
+    assert app.state.recommender.index.params["nprobe"] == 1

@@ -344,9 +344,10 @@ def _describe(rec: Recommender) -> str:
     return f"{who}; {rec.index.factory} index, {rec.index.metric} scores"
 
 
-def recommend_cli(run_dir: str | Path, user: str, k: int = 10) -> str:
-    """`plexus recommend`: the user's top-k unseen items as a plain-text table."""
-    rec = load_recommender(run_dir)
+def recommend_cli(run_dir: str | Path, user: str, k: int = 10, **search: int | None) -> str:
+    """`plexus recommend`: the user's top-k unseen items as a plain-text table (`search`:
+    ef_search / nprobe for an approximate index; None keeps what the run saved)."""
+    rec = load_recommender(run_dir, **search)
     rows = rec.recommend(user, k)
     u = rec.user_index(user)
     n_seen = int(rec.seen.indptr[u + 1] - rec.seen.indptr[u])
@@ -356,9 +357,9 @@ def recommend_cli(run_dir: str | Path, user: str, k: int = 10) -> str:
     return f"{title}\n{format_table(rows)}"
 
 
-def similar_cli(run_dir: str | Path, item: str, k: int = 10) -> str:
+def similar_cli(run_dir: str | Path, item: str, k: int = 10, **search: int | None) -> str:
     """`plexus similar`: the k items most similar to `item` as a plain-text table."""
-    rec = load_recommender(run_dir)
+    rec = load_recommender(run_dir, **search)
     rows = rec.similar(item, k)
     i = rec.item_index(item)
     title = f"top {k} items similar to item {item!r} ({_describe(rec)})"

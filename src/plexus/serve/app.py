@@ -83,9 +83,11 @@ def _call(fn, *args):
         raise HTTPException(status_code=422, detail=str(e)) from None
 
 
-def create_app(run_dir: str | Path, recommender: Recommender | None = None) -> FastAPI:
-    """The FastAPI app serving `run_dir` (pass `recommender` to reuse one already loaded)."""
-    rec = recommender if recommender is not None else load_recommender(run_dir)
+def create_app(run_dir: str | Path, recommender: Recommender | None = None, *,
+               ef_search: int | None = None, nprobe: int | None = None) -> FastAPI:
+    """The FastAPI app serving `run_dir` (pass `recommender` to reuse one already loaded;
+    `ef_search` / `nprobe` override an approximate index's saved search settings)."""
+    rec = recommender if recommender is not None else load_recommender(run_dir, ef_search=ef_search, nprobe=nprobe)
     title = " on ".join(x for x in (rec.method, rec.dataset) if x) or Path(run_dir).name
     app = FastAPI(
         title=f"Plexus recommender: {title}",
@@ -125,11 +127,12 @@ def create_app(run_dir: str | Path, recommender: Recommender | None = None) -> F
     return app
 
 
-def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
+def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
+          ef_search: int | None = None, nprobe: int | None = None) -> None:
     """Serve `run_dir` with uvicorn until interrupted (`plexus serve`)."""
     import uvicorn
 
-    app = create_app(run_dir)  # raises PlexusError for a bad run directory, before binding
+    app = create_app(run_dir, ef_search=ef_search, nprobe=nprobe)  # raises PlexusError for a bad run directory, before binding
     _check_can_listen(host, port)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
