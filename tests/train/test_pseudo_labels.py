@@ -2,7 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from plexus.train.pseudo_labels import build_targets, mixed_loss, select_pseudo_nodes, soft_pseudo_labels
+from plexus.train.pseudo_labels import (PseudoPool, build_targets, gold_input_features, mixed_loss,
+                                        select_pseudo_nodes, soft_pseudo_labels)
 
 
 def test_soft_pseudo_labels_are_tempered_softmax():
@@ -70,3 +71,43 @@ def test_mixed_loss_weights_gold_and_pseudo_means():
     assert torch.allclose(mixed_loss(logits[:2], dist[:2], is_gold[:2], 0.0), gold_ce)
     # a part absent from the batch contributes nothing
     assert torch.allclose(mixed_loss(logits[2:], dist[2:], is_gold[2:], 0.8), 0.8 * pseudo_ce)
+
+
+def test_pseudo_pool_draws_only_the_confident_and_varies_per_draw():
+    conf = torch.tensor([0.9, 0.3, 0.8, 0.35, 0.7, 0.4, 0.6, 0.5, 0.95, 0.45])
+    probs = torch.cat([conf[:, None], ((1 - conf) / 3)[:, None].expand(10, 3)], 1)
+    pool = PseudoPool(probs, torch.arange(10), 0.5)
+    assert sorted(pool.eligible.tolist()) == [0, 2, 4, 6, 8]
+    gen = torch.Generator().manual_seed(0)
+    draws = {tuple(pool.draw(2, gen).tolist()) for _ in range(20)}
+    assert len(draws) > 1 and all(set(d) <= {0, 2, 4, 6, 8} for d in draws)
+    assert pool.draw(0, gen).numel() == 0 and pool.draw(99, gen).tolist() == [0, 2, 4, 6, 8]
+    # select_pseudo_nodes is one draw from a pool
+    assert torch.equal(select_pseudo_nodes(probs, torch.arange(10), 0.5, 3, torch.Generator().manual_seed(4)),
+                       PseudoPool(probs, torch.arange(10), 0.5).draw(3, torch.Generator().manual_seed(4)))
+
+
+def test_gold_input_features_overwrite_gold_rows_only():
+    probs = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [0.5, 0.25, 0.25]])
+    x = gold_input_features(probs, torch.tensor([2, 0]), torch.tensor([1, 2]))
+    assert x.tolist() == [[0.0, 0.0, 1.0], probs[1].tolist(), [0.0, 1.0, 0.0], probs[3].tolist()]
+    assert probs[0, 0] == 0.7  # the caller's tensor is untouched
+
+
+def test_mixed_loss_over_rank_slices_averages_to_the_whole_batch_loss():
+    """DDP averages the ranks' gradients: with global counts the slices' losses average to the
+    one-process loss, whereas per-slice means do not (the slices hold different gold/pseudo mixes)."""
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(7, 3, generator=gen, requires_grad=True)
+    dist = torch.softmax(torch.randn(7, 3, generator=gen), 1)
+    is_gold = torch.tensor([True, True, True, False, True, False, False])
+    whole = mixed_loss(logits, dist, is_gold, 0.8)
+    counts = (int(is_gold.sum()), int((~is_gold).sum()))
+    slices = [torch.arange(r, 7, 2) for r in range(2)]  # rank r takes rows r, r + 2, ...
+    avg = sum(mixed_loss(logits[s], dist[s], is_gold[s], 0.8, counts, 2) for s in slices) / 2
+    assert torch.allclose(avg, whole)
+    g_whole, = torch.autograd.grad(whole, logits)
+    g_avg, = torch.autograd.grad(avg, logits)
+    assert torch.allclose(g_avg, g_whole)
+    naive = sum(mixed_loss(logits[s], dist[s], is_gold[s], 0.8) for s in slices) / 2
+    assert not torch.allclose(naive, whole)

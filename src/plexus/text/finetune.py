@@ -10,9 +10,12 @@ under bf16 autocast where the CPU has native bf16 (see `plexus.text.encoder.reso
 — `benchmarks/lm_train_speed.py` measures it against a bare Hugging Face loop.
 
 Multi-process: under `torchrun` (see `plexus.train.distributed`) the model is wrapped in
-DDP; every rank draws the same permutation, takes its slice of each global batch (so the
-global batch, and the result, match one process) and inference is split across ranks and
-gathered.
+DDP; every rank draws the same permutation and takes its slice of each global batch; the
+slice's loss is normalised by the global batch's gold / pseudo counts (`mixed_loss(counts=)`),
+so DDP's averaged gradient is the one-process gradient of the whole batch. What still
+differs from one process: dropout masks (each rank draws its own) and float summation order.
+Inference is split across ranks by batches and gathered; the collectives run on whatever
+device the backend needs (CPU for gloo, the rank's GPU for NCCL — `distributed.comm_device`).
 """
 
 from __future__ import annotations
@@ -143,14 +146,21 @@ def train_classifier(
     model.train()
     seen, loss_sum, t0 = 0, 0.0, time.perf_counter()
     for step in range(steps):
-        rows = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-        rows = rows[rank::world] if world > 1 else rows
-        if rows.numel() == 0:  # a last batch smaller than the number of ranks
+        batch_rows = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+        if batch_rows.numel() < world:
+            # a last batch smaller than the number of ranks: every rank skips it (they all
+            # know `order`), since one rank stepping alone would hang DDP's all-reduce
             break
+        rows = batch_rows[rank::world] if world > 1 else batch_rows
         batch = tokens.batch(targets.nodes[rows], device)
         with _autocast(device, precision):
             logits, _ = net(**batch)
-        loss = mixed_loss(logits, targets.dist[rows].to(device), targets.is_gold[rows].to(device), pseudo_weight)
+        counts = None
+        if world > 1:  # normalise by the global batch, so the ranks' average is its loss
+            gold = targets.is_gold[batch_rows]
+            counts = (int(gold.sum()), int((~gold).sum()))
+        loss = mixed_loss(logits, targets.dist[rows].to(device), targets.is_gold[rows].to(device), pseudo_weight,
+                          counts, world)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip > 0:
@@ -166,11 +176,13 @@ def train_classifier(
 
 
 @torch.no_grad()
-def infer(model: LMClassifier, tokens: TokenizedTexts, cfg: LMTrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+def infer(model: LMClassifier, tokens: TokenizedTexts, cfg: LMTrainConfig,
+          counter: dict[str, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(pooled embeddings [N, d], logits [N, C]) of every text, float32 on the CPU.
 
     Texts run in order of length so batches carry little padding; under torchrun each rank
     runs every world_size-th batch and the results are gathered on all ranks.
+    `counter["texts"]` (if given) grows by the texts the LM actually encoded, all ranks.
     """
     device = next(model.parameters()).device
     precision = resolve_precision(cfg.precision, device)
@@ -181,13 +193,18 @@ def infer(model: LMClassifier, tokens: TokenizedTexts, cfg: LMTrainConfig) -> tu
     rank, world = distributed.rank(), distributed.world_size()
     emb = torch.zeros(len(tokens), model.hidden_size)
     logits = torch.zeros(len(tokens), model.head.out_features)
+    encoded = torch.zeros(1, dtype=torch.long)
     try:
         for b in batches[rank::world]:
             with _autocast(device, precision):
                 out, pooled = model(**tokens.batch(b, device))
             emb[b], logits[b] = pooled.float().cpu(), out.float().cpu()
+            encoded += b.numel()
     finally:
         model.train(was_training)
     if world > 1:  # every row was filled by exactly one rank; the others hold zeros
         emb, logits = distributed.sum_across_ranks(emb), distributed.sum_across_ranks(logits)
+        encoded = distributed.sum_across_ranks(encoded)
+    if counter is not None:
+        counter["texts"] = counter.get("texts", 0) + int(encoded)
     return emb, logits

@@ -1,7 +1,9 @@
 """GLEM (Zhao et al., "Learning on Large-scale Text-attributed Graphs via Variational
 Inference", ICLR 2023): an LM and a GNN trained in turns by variational EM.
 
-    algorithm.py  the stages: pretraining, E-steps (LM) and M-steps (GNN), selection, resume
+    algorithm.py  Config (defaults: the official EM recipe), the stage sequence, resume, run
+    stages.py     what an E-step (LM) and an M-step (GNN) train on; every rank trains the GNN
+    selection.py  GLEM-LM / GLEM-GNN: best validation among the EM iterations only
     bench.py      `plexus bench glem`: GLEM beside the baselines it builds on
 """
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 import torch
@@ -99,20 +99,21 @@ class Fit:
     seconds: float
 
 
-def fit(cfg: GNNConfig, x: torch.Tensor, edge_index: torch.Tensor, targets: Targets, pseudo_weight: float,
-        val_nodes: torch.Tensor, val_labels: torch.Tensor, num_classes: int, generator: torch.Generator) -> Fit:
-    """Train a fresh model on `targets`; keep the epoch with the best validation accuracy."""
+def fit(cfg: GNNConfig, x: torch.Tensor, edge_index: torch.Tensor, targets: Targets | Callable[[], Targets],
+        pseudo_weight: float, val_nodes: torch.Tensor, val_labels: torch.Tensor, num_classes: int,
+        generator: torch.Generator, device: str | torch.device = "cpu") -> Fit:
+    """Train a fresh model on `targets`; keep the epoch with the best validation accuracy.
+
+    `targets` may be a function called once per epoch (GLEM's M-step draws its pseudo-labelled
+    nodes anew every epoch, as the official GNN trainer). The model, features and graph live
+    on `device`; the returned logits are on the CPU.
+    """
     check_gnn_config(cfg)
+    device = torch.device(device)
     torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))  # parameter init
-    model = make_model(cfg, x.size(1), num_classes)
+    model = make_model(cfg, x.size(1), num_classes).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    index = torch.full((x.size(0),), -1, dtype=torch.long)
-    index[targets.nodes] = torch.arange(targets.nodes.numel())
-
-    def loss_fn(logits: torch.Tensor, nodes: torch.Tensor) -> torch.Tensor:
-        rows = index[nodes]
-        return mixed_loss(logits, targets.dist[rows], targets.is_gold[rows], pseudo_weight)
-
+    x, graph = x.to(device), edge_index.to(device)
     mini = _mini(cfg, x.size(0))
     sampler = NeighborSampler(edge_index, x.size(0), cfg.fanouts) if mini else None
     val_y = torch.full((x.size(0),), -1, dtype=torch.long)
@@ -121,13 +122,22 @@ def fit(cfg: GNNConfig, x: torch.Tensor, edge_index: torch.Tensor, targets: Targ
     t0 = time.perf_counter()
     epoch = 0
     for epoch in range(1, cfg.epochs + 1):
+        step = targets() if callable(targets) else targets
+        index = torch.full((x.size(0),), -1, dtype=torch.long, device=device)
+        index[step.nodes.to(device)] = torch.arange(step.nodes.numel(), device=device)
+        dist, is_gold = step.dist.to(device), step.is_gold.to(device)
+
+        def loss_fn(logits: torch.Tensor, nodes: torch.Tensor) -> torch.Tensor:
+            rows = index[nodes]
+            return mixed_loss(logits, dist[rows], is_gold[rows], pseudo_weight)
+
         if mini:
-            batches = neighbor_batches(sampler, targets.nodes, cfg.batch_size, shuffle=True,
+            batches = neighbor_batches(sampler, step.nodes, cfg.batch_size, shuffle=True,
                                        generator=generator, num_workers=cfg.num_workers)
             mini_batch_epoch(model, opt, x, batches, loss_fn)
         else:
-            full_batch_step(model, opt, x, edge_index, targets.nodes, loss_fn)
-        logits = predict(model, x, edge_index, "layerwise" if mini else "full")
+            full_batch_step(model, opt, x, graph, step.nodes.to(device), loss_fn)
+        logits = predict(model, x, graph, "layerwise" if mini else "full").cpu()
         acc = accuracy(logits, val_y, val_nodes)
         if acc > best.val_acc:
             best = Fit(logits, acc, epoch, epoch, 0.0)
