@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import plexus_cmd, run_dirs
-from conftest import NO_SHARED
+from shared_data import NO_SHARED
 
 ALL_DATASETS = {
     "cora", "citeseer", "citeseer-tag", "wn18rr", "fb15k237", "umls", "fewrel", "movielens-100k",
