@@ -52,7 +52,7 @@ from plexus.methods.llmrec import augment as A
 from plexus.methods.llmrec.model import LLMRecModel, Rates, SideFeatures
 from plexus.methods.llmrec.prompts import PromptFiles
 from plexus.methods.llmrec.training import AugmentedTriples, LossSettings, train_epoch
-from plexus.methods.recommenders.bpr import TripleSampler, check_config as check_bpr_config
+from plexus.methods.recommenders.bpr import TripleSampler, check_config as check_bpr_config, seed_record
 from plexus.methods.recommenders.data import dataset_name, load_split
 from plexus.methods.recommenders.evaluation import metric_view, ranking_metrics
 from plexus.methods.recommenders.export import export_recommender
@@ -258,12 +258,7 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
                                  validate=lambda: evaluate("val"), test=lambda: evaluate("test"), generators=[gen])
 
             def finish(fitted: Fitted, test: dict, models=models) -> dict:
-                user_emb, item_emb = models[0].final()
-                metrics = {**metric_view(fitted.best_val, "val_"), **metric_view(test, "test_"),
-                           "best_epoch": float(fitted.best_epoch), "epochs_run": float(fitted.epochs_run),
-                           "train_minutes": fitted.elapsed_s / 60}
-                return {"metrics": metrics, "stop_reason": fitted.stop_reason,
-                        "user_emb": user_emb.detach().cpu(), "item_emb": item_emb.detach().cpu()}
+                return seed_record(models[0], fitted, test)
 
             records.append(train_seed(run_dir, s, cfg.seed + s, setup, settings, finish, quiet))
         wall = time.perf_counter() - t0

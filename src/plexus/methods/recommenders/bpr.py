@@ -185,6 +185,17 @@ def seed_parts(spec: ModelSpec, cfg: BPRConfig, split: InteractionSplit, gen: to
                      validate=lambda: evaluate("val"), test=lambda: evaluate("test"), generators=[gen])
 
 
+def seed_record(model: nn.Module, fitted: Fitted, test: dict) -> dict:
+    """A finished seed of a BPR recommender: its metrics and final embeddings (the record
+    `train_seed` checkpoints; `model.final()` gives the user and item embeddings)."""
+    user_emb, item_emb = model.final()
+    metrics = {**metric_view(fitted.best_val, "val_"), **metric_view(test, "test_"),
+               "best_epoch": float(fitted.best_epoch), "epochs_run": float(fitted.epochs_run),
+               "train_minutes": fitted.elapsed_s / 60}
+    return {"metrics": metrics, "stop_reason": fitted.stop_reason,
+            "user_emb": user_emb.detach().cpu(), "item_emb": item_emb.detach().cpu()}
+
+
 def run_bpr(spec: ModelSpec, cfg: BPRConfig, run_dir: RunDir, quiet: bool = False) -> Result:
     check_config(cfg)
     settings = LoopSettings(cfg.epochs, cfg.eval_every, cfg.select, cfg.patience, cfg.max_minutes)
@@ -201,12 +212,7 @@ def run_bpr(spec: ModelSpec, cfg: BPRConfig, run_dir: RunDir, quiet: bool = Fals
                 return parts
 
             def finish(fitted: Fitted, test: dict, models=models) -> dict:
-                user_emb, item_emb = models[0].final()
-                metrics = {**metric_view(fitted.best_val, "val_"), **metric_view(test, "test_"),
-                           "best_epoch": float(fitted.best_epoch), "epochs_run": float(fitted.epochs_run),
-                           "train_minutes": fitted.elapsed_s / 60}
-                return {"metrics": metrics, "stop_reason": fitted.stop_reason,
-                        "user_emb": user_emb.detach().cpu(), "item_emb": item_emb.detach().cpu()}
+                return seed_record(models[0], fitted, test)
 
             records.append(train_seed(run_dir, i, cfg.seed + i, setup, settings, finish, quiet))
         wall = time.perf_counter() - t0
