@@ -47,7 +47,9 @@ def _cases(tmp: Path, shared: Path) -> dict[str, tuple[list[str], float]]:
                      "num_negatives=100", "threads=1", "patience=10"], 1e-9),
         # GLEM's LM stages are not bit-reproducible across processes (the per-method test uses
         # the same bound): the kill must not move a metric by more than that noise.
-        "glem": (["run", "glem", *tag, "lm_epochs=1", "gnn_epochs=30", "em_iters=1", "max_length=32"], 0.02),
+        "glem": (["run", "glem", *tag, "seeds=2", "split.train_ratio=0.5", "split.val_ratio=0.25",
+                  "lm.max_length=16", "lm.batch_size=16", "lm.pretrain_epochs=1.0", "lm.em_epochs=0.5",
+                  "gnn.hidden=16", "gnn.epochs=30", "gnn.patience=30", "em_iters=1"], 0.02),
     }
 
 
@@ -103,7 +105,7 @@ def test_kill_at_a_random_point_then_resume_matches_an_uninterrupted_run(family,
     if code == 0:  # the machine was faster this time: the kill came after the end
         pytest.skip(f"the run finished before the kill at {fraction:.2f} x {duration:.1f} s")
     assert code == -signal.SIGKILL, (tmp_path / "killed.log").read_text()[-3000:]
-    assert not (run / "metrics.json").exists()
+    # (the kill may land after metrics.json was written, while the report is: resume must cope)
 
     resumed = subprocess.run([*plexus_cmd(), "run", args[1], "--resume", str(run), "--quiet"],
                              capture_output=True, text=True, env=ENV, timeout=1800)

@@ -211,3 +211,12 @@ def test_two_processes_match_one_on_citeseer_tag(tmp_path):
                      out=tmp_path / "single", quiet=True).metrics
     for key in ("test_acc_glem_gnn", "test_acc_glem_lm"):
         assert abs(_mean(ddp, key) - _mean(single, key)) <= 0.005, key
+
+
+def test_lm_stages_report_progress_while_they_run(capsys):
+    from plexus.methods.glem.algorithm import _step_logger
+
+    _step_logger(False, 1, "lm_e1", every_s=0.0)(12, 0.5)
+    _step_logger(True, 1, "lm_e1", every_s=0.0)(13, 0.5)  # --quiet: nothing
+    _step_logger(False, 1, "lm_e1", every_s=3600.0)(14, 0.5)  # not yet due
+    assert capsys.readouterr().out == "  seed 1 lm_e1: step 12, loss 0.5000\n"

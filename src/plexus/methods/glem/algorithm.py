@@ -203,6 +203,17 @@ def _frozen_embeddings(cfg: Config, g: Graph, device: torch.device) -> torch.Ten
                         precision=cfg.lm.precision, device=str(device), progress=False)
 
 
+def _step_logger(quiet: bool, seed_index: int, stage: str, every_s: float = 30.0):
+    """An LM stage can run for many minutes on a CPU: a line every `every_s` seconds."""
+    last = [time.perf_counter()]
+
+    def on_step(step: int, loss: float) -> None:
+        if time.perf_counter() - last[0] >= every_s:
+            last[0] = time.perf_counter()
+            _log(quiet, f"  seed {seed_index} {stage}: step {step}, loss {loss:.4f}")
+    return on_step
+
+
 def train_seed(cfg: Config, g: Graph, seed_index: int, run: RunDir, quiet: bool) -> dict:
     """All stages of one seed, resuming from its checkpoint; returns the finished record."""
     ckpt_path = run.checkpoints / f"seed{seed_index}.pt"
@@ -229,7 +240,7 @@ def train_seed(cfg: Config, g: Graph, seed_index: int, run: RunDir, quiet: bool)
         gen = _stage_generator(seed, i)
         torch.manual_seed(seed * 1000 + i)  # dropout draws too, so a resumed stage repeats exactly
         if name.startswith("lm"):
-            out = lm_stage(cfg, g, model, state, name, gen, init_state)
+            out = lm_stage(cfg, g, model, state, name, gen, init_state, _step_logger(quiet, seed_index, name))
         else:
             out = gnn_stage(cfg, g, state, name, gen, device, lambda: _frozen_embeddings(cfg, g, device))
         logits = out.pop("logits")

@@ -60,18 +60,21 @@ def m_step_inputs(cfg: Any, g: Any, lm_emb: torch.Tensor, lm_logits: torch.Tenso
 
 
 def lm_stage(cfg: Any, g: Any, model, state: dict, name: str, gen: torch.Generator,
-             init_state: dict | None = None) -> dict:
-    """Train the LM (gold only in pretraining, gold + GNN pseudo-labels in an E-step), re-encode."""
+             init_state: dict | None = None, on_step: Callable[[int, float], None] | None = None) -> dict:
+    """Train the LM (gold only in pretraining, gold + GNN pseudo-labels in an E-step), re-encode.
+    `on_step(step, loss)` is called after every optimiser step (progress output)."""
     stats: dict[str, float] = {}
     if name == "lm_pretrain":
         if cfg.pretrain_lm:
             targets = build_targets(g.train, g.train_labels, g.num_classes)
-            stats = train_classifier(model, g.tokens, targets, 0.0, cfg.lm.train_config(pretrain=True), gen)
+            stats = train_classifier(model, g.tokens, targets, 0.0, cfg.lm.train_config(pretrain=True), gen,
+                                     on_step)
     else:
         if init_state is not None:  # lm_init=fresh: each E-step starts from the original LM
             model.load_state_dict(init_state)
         targets = e_step_targets(cfg, g, state["gnn_logits"], gen)
-        stats = train_classifier(model, g.tokens, targets, cfg.alpha, cfg.lm.train_config(pretrain=False), gen)
+        stats = train_classifier(model, g.tokens, targets, cfg.alpha, cfg.lm.train_config(pretrain=False), gen,
+                                 on_step)
         stats["pseudo_nodes"] = float((~targets.is_gold).sum())
     counter = {"texts": 0}
     emb, logits = infer(model, g.tokens, cfg.lm.train_config(pretrain=False), counter)
