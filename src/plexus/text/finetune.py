@@ -170,7 +170,7 @@ def train_classifier(
         seen += rows.numel()
         loss_sum += float(loss.detach())
         if on_step is not None:
-            on_step(step, float(loss))
+            on_step(step, float(loss.detach()))
     wall = time.perf_counter() - t0
     return {"loss": loss_sum / max(1, step + 1), "steps": float(step + 1), "seqs_per_s": seen / max(wall, 1e-9)}
 
