@@ -219,4 +219,4 @@ def test_lm_stages_report_progress_while_they_run(capsys):
     _step_logger(False, 1, "lm_e1", every_s=0.0)(12, 0.5)
     _step_logger(True, 1, "lm_e1", every_s=0.0)(13, 0.5)  # --quiet: nothing
     _step_logger(False, 1, "lm_e1", every_s=3600.0)(14, 0.5)  # not yet due
-    assert capsys.readouterr().out == "  seed 1 lm_e1: step 12, loss 0.5000\n"
+    assert capsys.readouterr().err == "  seed 1 lm_e1: step 12, loss 0.5000\n"  # progress: stderr

@@ -17,6 +17,7 @@ pair per positive instead (the PyG variant); `recon=auto` picks dense up to 20k 
 from __future__ import annotations
 
 import io
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -254,7 +255,8 @@ def _train_seed(cfg: Config, data, x, seed_index: int, run: RunDir, quiet: bool)
         with torch.no_grad():
             z = model.encode(x, adj)
         if not quiet:
-            print(f"  seed {seed_index}: test AUC {test['auc']:.4f}  AP {test['ap']:.4f}  (val AUC {val['auc']:.4f})")
+            print(f"  seed {seed_index}: test AUC {test['auc']:.4f}  AP {test['ap']:.4f}  (val AUC {val['auc']:.4f})",
+                  file=sys.stderr)
         return {"metrics": {**{f"val_{k}": v for k, v in val.items()}, **{f"test_{k}": v for k, v in test.items()}},
                 "embeddings": z, "epoch": fitted.epochs_run}
 

@@ -28,6 +28,7 @@ exactly. Evaluation: `evaluation.py`. Sampling from a finished run: `generate.py
 from __future__ import annotations
 
 import csv
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -248,7 +249,7 @@ def train_seed(cfg: Config, seed: int, run_dir: RunDir, expert, starts, quiet: b
                 log(stage="pretrain", epoch=state["step"], pretrain_step=state["step"], bc_loss=float(np.mean(losses)))
                 if not quiet:
                     print(f"[gcpn seed {seed}] pretrain {state['step']}/{cfg.pretrain_steps} "
-                          f"bc_loss {np.mean(losses):.3f}", flush=True)
+                          f"bc_loss {np.mean(losses):.3f}", file=sys.stderr, flush=True)
                 losses = []
             if state["step"] % cfg.pretrain_checkpoint_every == 0:
                 save()
@@ -262,7 +263,7 @@ def train_seed(cfg: Config, seed: int, run_dir: RunDir, expert, starts, quiet: b
         it = state["step"]
         if cfg.max_minutes and (time.perf_counter() - t_budget) > cfg.max_minutes * 60:
             if not quiet:
-                print(f"[gcpn seed {seed}] budget of {cfg.max_minutes} min reached at iteration {it}", flush=True)
+                print(f"[gcpn seed {seed}] budget of {cfg.max_minutes} min reached at iteration {it}", file=sys.stderr, flush=True)
             break
         t0 = time.perf_counter()
         gen = stream_generator(seed, 1, it)
@@ -300,7 +301,7 @@ def train_seed(cfg: Config, seed: int, run_dir: RunDir, expert, starts, quiet: b
             print(f"[gcpn seed {seed}] iter {it} reward {ro.stats['episode_reward']:.3f} "
                   f"mean_plogp {ro.stats.get('mean_plogp', float('nan')):.2f} "
                   f"mean_qed {ro.stats.get('mean_qed', float('nan')):.3f} best {best:.3f} "
-                  f"d_loss {d_loss:.3f} ({time.perf_counter() - t0:.1f}s)", flush=True)
+                  f"d_loss {d_loss:.3f} ({time.perf_counter() - t0:.1f}s)", file=sys.stderr, flush=True)
         if state["step"] % cfg.checkpoint_every == 0 or state["step"] == cfg.iterations:
             save()
     save()

@@ -46,6 +46,7 @@ its outputs are kept in the checkpoint, so no text is encoded twice with the sam
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -187,7 +188,7 @@ class Graph:
 
 def _log(quiet: bool, msg: str) -> None:
     if not quiet and distributed.is_main():
-        print(msg, flush=True)
+        print(msg, file=sys.stderr, flush=True)
 
 
 def _stage_generator(seed: int, stage: int) -> torch.Generator:

@@ -12,6 +12,7 @@ samples neighbourhoods (`plexus.sampling.neighbors`) and inference runs layer by
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Literal
@@ -255,7 +256,8 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
         if i in done:  # a resumed run: this seed finished before the kill
             records.append(done[i])
             if not quiet:
-                print(f"  seed {i}: finished earlier (val {done[i]['val_acc']:.4f}  test {done[i]['test_acc']:.4f})")
+                print(f"  seed {i}: finished earlier (val {done[i]['val_acc']:.4f}  test {done[i]['test_acc']:.4f})",
+                      file=sys.stderr)
             continue
         gen = torch.Generator().manual_seed(seed)
         targets = build_targets(split.train, y[split.train], num_classes)
@@ -266,7 +268,8 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
         save_checkpoint(_seed_path(run_dir, i), {"done": True, "seed": seed, "record": records[-1]})
         run_dir.log(seed=i, **records[-1])
         if not quiet:
-            print(f"  seed {i}: val {out.val_acc:.4f}  test {test:.4f}  (epoch {out.best_epoch}, {out.seconds:.1f} s)")
+            print(f"  seed {i}: val {out.val_acc:.4f}  test {test:.4f}  (epoch {out.best_epoch}, {out.seconds:.1f} s)",
+                  file=sys.stderr)
     metrics = summarize_runs(records)
     metrics["wall_time_s"] = time.perf_counter() - t_all
     protocol = (f"{cfg.model.kind.upper()} ({cfg.model.layers} layers, hidden {cfg.model.hidden}) on {feature_desc}; "
