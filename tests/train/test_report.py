@@ -28,3 +28,16 @@ def test_report_and_plots_go_through_atomic_write(tmp_path, monkeypatch):
     assert (run.path / "curve_loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "![curve_loss.png](curve_loss.png)" in (run.path / "report.md").read_text()
     assert not [p for p in run.path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_method_that_logs_stages_gets_its_curves(tmp_path):
+    """GLEM logs stages, not epochs: its report plots validation accuracy over stage_index."""
+    run = RunDir.create(tmp_path, "glem", "citeseer-tag")
+    for i, stage in enumerate(["gnn_frozen", "lm_pretrain", "gnn_pretrain", "lm_e1", "gnn_m1"]):
+        run.log(seed=0, stage=stage, stage_index=i, val_acc=0.5 + i / 20)
+    result = Result("glem", "citeseer-tag", "a protocol", {"test_acc_glem_gnn": 0.7}, run.path, {})
+    write_report(run, result, curves=["val_acc"])  # over epochs: nothing to plot
+    assert not (run.path / "curve_val_acc.png").exists()
+    write_report(run, result, curves=["val_acc"], x_key="stage_index")
+    assert (run.path / "curve_val_acc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![curve_val_acc.png](curve_val_acc.png)" in (run.path / "report.md").read_text()

@@ -51,8 +51,10 @@ def _cell(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def write_report(run: RunDir, result: Result, curves: list[str]) -> None:
-    plots = plot_curves(run, curves)
+def write_report(run: RunDir, result: Result, curves: list[str], x_key: str = "epoch") -> None:
+    """report.md with the metrics table and a plot per curve over `x_key` (a history key:
+    "epoch", or "stage_index" for methods that log stages, as GLEM)."""
+    plots = plot_curves(run, curves, x_key=x_key)
     lines = [
         f"# {result.method} on {result.dataset}",
         "",

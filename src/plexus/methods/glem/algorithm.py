@@ -287,7 +287,7 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
     result = Result("glem", cfg.dataset, protocol, metrics, run_dir.path)
     if distributed.is_main():
         run_dir.write_metrics(result.to_json())
-        write_report(run_dir, result, curves=["val_acc"])
+        write_report(run_dir, result, curves=["val_acc"], x_key="stage_index")
     return result
 
 
