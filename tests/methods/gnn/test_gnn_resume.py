@@ -55,3 +55,4 @@ def test_kill_after_a_seed_then_resume_matches_an_uninterrupted_run(tmp_path):
         assert (rec["val_acc"], rec["test_acc"], rec["best_epoch"]) == \
             (want[rec["seed"]]["val_acc"], want[rec["seed"]]["test_acc"], want[rec["seed"]]["best_epoch"])
     assert payload["metrics"]["test_acc"]["mean"] == whole.metrics["test_acc"]["mean"]
+    assert "| test_acc |" in (run / "report.md").read_text()

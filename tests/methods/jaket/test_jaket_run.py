@@ -130,6 +130,8 @@ def test_run_writes_a_model_that_load_pretrained_reads(shared_datasets, monkeypa
     hist = [json.loads(line) for line in open(res.run_dir / "history.jsonl")]
     assert [h["step"] for h in hist] == [2, 4]
     assert {"category", "relation", "mlm", "loss"} <= set(hist[0])
+    report = (res.run_dir / "report.md").read_text()  # a curve per task loss, over steps
+    assert "![curve_mlm.png](curve_mlm.png)" in report and (res.run_dir / "curve_loss.png").exists()
     model, info = load_pretrained(res.run_dir)
     assert info["step"] == 4 and len(info["entity_ids"]) == 135
     assert info["entity_memory"]["vectors"].shape == (135, 384)

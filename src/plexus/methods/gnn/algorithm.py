@@ -35,6 +35,7 @@ from plexus.result import Result
 from plexus.sampling.neighbors import NeighborSampler, neighbor_batches
 from plexus.train.checkpoint import load_checkpoint, save_checkpoint
 from plexus.train.pseudo_labels import Targets, build_targets, mixed_loss
+from plexus.train.report import write_report
 from plexus.train.rundir import RunDir
 
 MODELS = ("gcn", "sage", "gat", "mlp")
@@ -278,4 +279,5 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
                 f"tested once; mean ± std over {cfg.seeds} seeds")
     result = Result("gnn", cfg.dataset, protocol, metrics, run_dir.path)
     run_dir.write_metrics(result.to_json())
+    write_report(run_dir, result, curves=[])  # one line per seed in history.jsonl: no curve
     return result

@@ -32,6 +32,7 @@ import torch
 from plexus.config import BaseConfig
 from plexus.errors import ConfigError
 from plexus.result import Result
+from plexus.train.report import write_report
 from plexus.train.rundir import RunDir
 
 CHECKPOINT = "pretrain.pt"
@@ -423,4 +424,7 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
                     f"{cfg.batch_size} descriptions, model {cfg.model}; losses are the mean of the last "
                     f"{cfg.log_every}-step window; tokens/s and KG entities/s are over training steps only.")
         artifacts = {"model": run_dir.artifacts / MODEL_FILE} if not stopped_early else {}
-        return Result("jaket", cfg.dataset, protocol, metrics, run_dir.path, artifacts)
+        result = Result("jaket", cfg.dataset, protocol, metrics, run_dir.path, artifacts)
+        curves = sorted({k for r in hist for k in r} - {"step", "lr", "tokens_per_s", "entities_per_s"})
+        write_report(run_dir, result, curves=curves, x_key="step")  # one curve per task loss
+        return result
