@@ -24,6 +24,7 @@ def test_entity_classification_with_lm1_and_a_fresh_km(tmp_path, data_dir):
     m = res.metrics
     assert 0.0 <= m["test_acc"]["mean"] <= 1.0 and 0.0 <= m["val_acc"]["mean"] <= 1.0
     assert "27/27/81" in res.protocol and "15 classes" in res.protocol and "LM1 + KM" in res.protocol
+    assert "![curve_val_acc.png](curve_val_acc.png)" in (res.run_dir / "report.md").read_text()
 
 
 def test_link_prediction_with_the_lm_alone(tmp_path, data_dir):
@@ -33,6 +34,7 @@ def test_link_prediction_with_the_lm_alone(tmp_path, data_dir):
     assert 0.0 < m["test_mrr"]["mean"] <= 1.0
     assert m["test_hits@1"]["mean"] <= m["test_hits@3"]["mean"] <= m["test_hits@10"]["mean"]
     assert "filtered ranking over all 135 entities" in res.protocol
+    assert "| test_mrr |" in (res.run_dir / "report.md").read_text()
 
 
 def test_fewrel_without_fine_tuning(tmp_path, data_dir):

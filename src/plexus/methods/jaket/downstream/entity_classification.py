@@ -33,6 +33,7 @@ from plexus.graph.node_splits import split_nodes
 from plexus.methods.jaket.downstream.common import kg_entities, load_model, prepare_unseen_kg, seeds_phrase
 from plexus.result import Result
 from plexus.train.loop import LoopSettings, SeedParts, train_seed
+from plexus.train.report import write_report
 from plexus.train.rundir import RunDir
 
 
@@ -126,4 +127,5 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
                 f"{seeds_phrase(cfg.seeds)}")
     result = Result("jaket-entity", cfg.dataset, protocol, metrics, run_dir.path)
     run_dir.write_metrics(result.to_json())
+    write_report(run_dir, result, curves=["loss", "val_acc"])
     return result

@@ -43,6 +43,7 @@ from plexus.methods.jaket.downstream.episodes import episode_accuracy, prototype
 from plexus.methods.jaket.downstream.fewrel_data import EVAL_RELATIONS, TRAIN_RELATIONS, Encoded
 from plexus.result import Result
 from plexus.train.loop import LoopSettings, SeedParts, train_seed
+from plexus.train.report import write_report
 from plexus.train.rundir import RunDir
 from plexus.train.seed import stream_generator
 
@@ -324,4 +325,5 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
                 f"pretraining-KG fact; Freebase relations close to evaluation relations stay in the pretraining KG")
     result = Result("jaket-fewrel", cfg.dataset, protocol, metrics, run_dir.path)
     run_dir.write_metrics(result.to_json())
+    write_report(run_dir, result, curves=["loss", "val_acc"])
     return result

@@ -32,6 +32,7 @@ from plexus.eval.link_prediction import filtered_ranks, rank_metrics
 from plexus.methods.jaket.downstream.common import kg_entities, load_model, prepare_unseen_kg, seeds_phrase
 from plexus.result import Result
 from plexus.train.loop import LoopSettings, SeedParts, train_seed
+from plexus.train.report import write_report
 from plexus.train.rundir import RunDir
 from plexus.train.seed import stream_generator
 
@@ -160,4 +161,5 @@ def run(cfg: Config, run_dir: RunDir, quiet: bool = False) -> Result:
                 f"(ties count half); {seeds_phrase(cfg.seeds)}")
     result = Result("jaket-link", cfg.dataset, protocol, metrics, run_dir.path)
     run_dir.write_metrics(result.to_json())
+    write_report(run_dir, result, curves=["loss", "val_mrr"])
     return result
