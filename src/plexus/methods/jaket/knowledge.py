@@ -170,8 +170,11 @@ class KnowledgeModule(nn.Module):
 
 
 @torch.no_grad()
-def encode_spans(model, seqs: list[np.ndarray], spans: np.ndarray, batch_size: int) -> Tensor:
-    """E^(0) = (Z_s + Z_o) / 2 from LM1 for every sequence (length-sorted batches)."""
+def encode_spans(model, seqs: list[np.ndarray], spans: np.ndarray, batch_size: int,
+                 vectors=None) -> Tensor:
+    """E^(0) = (Z_s + Z_o) / 2 from LM1 for every sequence (length-sorted batches);
+    `vectors(ids, mask, spans [B, 4])` replaces `model.describe` (e.g. the full LM's output)."""
+    vectors = vectors or model.describe
     from plexus.methods.jaket.corpus import pad_batch
 
     out = torch.zeros((len(seqs), model.hidden))
@@ -186,7 +189,7 @@ def encode_spans(model, seqs: list[np.ndarray], spans: np.ndarray, batch_size: i
             rows = torch.arange(len(idx))
             span_t = torch.stack([rows, sp[:, 0], sp[:, 1], rows], 1)
             with model.autocast():
-                vec = model.describe(ids.to(model.device), mask.to(model.device), span_t.to(model.device))
+                vec = vectors(ids.to(model.device), mask.to(model.device), span_t.to(model.device))
             out[torch.as_tensor(idx)] = vec.float().cpu()
     finally:
         model.train(was)

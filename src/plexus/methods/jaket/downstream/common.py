@@ -91,29 +91,15 @@ def prepare_unseen_kg(model, data, knowledge: bool, batch_size: int = 64) -> Uns
                     torch.cat([data.edge_type, data.edge_type]), entity, relation, dict(corpus.counts))
 
 
-@torch.no_grad()
 def encode_full_lm(model, seqs: list[np.ndarray], spans: np.ndarray, batch_size: int) -> Tensor:
     """(Z^LM_s + Z^LM_o) / 2 of LM2(LM1(text)) without fusion: the released LM's own output."""
-    from plexus.methods.jaket.corpus import pad_batch
+    from plexus.methods.jaket.knowledge import encode_spans
     from plexus.methods.jaket.model import span_mean
 
-    out = torch.zeros((len(seqs), model.hidden))
-    order = np.argsort([len(s) for s in seqs], kind="stable")
-    was = model.training
-    model.eval()
-    try:
-        for i in range(0, len(order), batch_size):
-            idx = order[i:i + batch_size]
-            ids, mask = pad_batch([seqs[j] for j in idx], model.pad_id)
-            sp = torch.as_tensor(spans[idx], dtype=torch.long)
-            rows = torch.arange(len(idx))
-            ids, mask = ids.to(model.device), mask.to(model.device)
-            with model.autocast():
-                z = model.lm2(model.lm1(ids, mask), mask)
-            out[torch.as_tensor(idx)] = span_mean(z, torch.stack([rows, sp[:, 0], sp[:, 1]], 1).to(model.device)).float().cpu()
-    finally:
-        model.train(was)
-    return out
+    def full_lm(ids, mask, span_t):
+        return span_mean(model.lm2(model.lm1(ids, mask), mask), span_t[:, :3])
+
+    return encode_spans(model, seqs, spans, batch_size, vectors=full_lm)
 
 
 def kg_entities(model, kg: UnseenKG, knowledge: bool) -> Tensor:
